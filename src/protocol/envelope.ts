@@ -1,0 +1,148 @@
+/**
+ * The JSON-RPC message envelope as exec-server speaks it.
+ *
+ * Input is classified by shape, like the reference: an object with `method` and a valid `id` is a request,
+ * with `method` alone a notification, with `id` and `result`/`error` a response. `jsonrpc` is optional on
+ * input and always emitted (`"2.0"`) on output.
+ *
+ * @module
+ */
+import type { RpcErrorObject } from "./errors.ts";
+
+/** A request id: a string or an integer (large integers keep their exact digits via `JSON.rawJSON`). */
+export type RequestId = string | number | RawJsonId;
+
+/** An integer id beyond 2^53 that must be echoed with its exact digits. */
+export interface RawJsonId {
+  readonly rawJSON: string;
+}
+
+/** A request received or sent. */
+export interface RequestMessage {
+  kind: "request";
+  id: RequestId;
+  method: string;
+  params?: unknown;
+}
+
+/** A notification received or sent. */
+export interface NotificationMessage {
+  kind: "notification";
+  method: string;
+  params?: unknown;
+}
+
+/** A response (success or error) received. */
+export interface ResponseMessage {
+  kind: "response";
+  id: RequestId;
+  result?: unknown;
+  error?: RpcErrorObject;
+}
+
+/** Any classified incoming message. */
+export type IncomingMessage = RequestMessage | NotificationMessage | ResponseMessage;
+
+/** The outcome of {@link parseMessage}: a message, or the reason it could not be parsed. */
+export type ParseOutcome = { ok: true; message: IncomingMessage } | { ok: false; reason: string };
+
+const I64_MAX = 9223372036854775807n;
+const I64_MIN = -9223372036854775808n;
+
+/**
+ * Parses and classifies one JSON-RPC message. Never throws: bad JSON or a shape that matches nothing
+ * yields `{ok:false, reason}` with the parser's text, for the id -1 error response.
+ */
+export function parseMessage(text: string): ParseOutcome {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  if (typeof value !== "object" || value === null) {
+    return { ok: false, reason: "data did not match any variant of untagged enum JSONRPCMessage" };
+  }
+  if (Array.isArray(value)) {
+    return {
+      ok: false,
+      reason: value.length === 0
+        ? "JSON-RPC batch must not be empty"
+        : "JSON-RPC batches are not supported; send one message at a time",
+    };
+  }
+  const record = value as Record<string, unknown>;
+  const id = classifyId(record.id, text);
+  if (typeof record.method === "string") {
+    if (id !== undefined) return { ok: true, message: { kind: "request", id, method: record.method, params: record.params } };
+    return { ok: true, message: { kind: "notification", method: record.method, params: record.params } };
+  }
+  if (id !== undefined && ("result" in record || "error" in record)) {
+    const message: ResponseMessage = { kind: "response", id };
+    if ("result" in record) message.result = record.result;
+    if (isErrorObject(record.error)) message.error = record.error;
+    else if ("error" in record) message.error = { code: -32603, message: String(JSON.stringify(record.error)) };
+    return { ok: true, message };
+  }
+  return { ok: false, reason: "data did not match any variant of untagged enum JSONRPCMessage" };
+}
+
+function isErrorObject(value: unknown): value is RpcErrorObject {
+  return typeof value === "object" && value !== null && typeof (value as RpcErrorObject).code === "number" &&
+    typeof (value as RpcErrorObject).message === "string";
+}
+
+/** A valid id is a string or an i64; anything else (null, 1.5, 2^63) makes the message a notification. */
+function classifyId(id: unknown, text: string): RequestId | undefined {
+  if (typeof id === "string") return id;
+  if (typeof id !== "number" || !Number.isInteger(id)) return undefined;
+  if (Number.isSafeInteger(id)) return id;
+  // JSON.parse rounded the digits: recover them from the source text so the echo is exact.
+  const digits = /"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text)?.[1];
+  if (digits === undefined) return undefined;
+  const big = BigInt(digits);
+  if (big > I64_MAX || big < I64_MIN) return undefined;
+  return { rawJSON: digits };
+}
+
+function idToJson(id: RequestId): string {
+  return typeof id === "object" ? id.rawJSON : JSON.stringify(id);
+}
+
+/** Serialises a success response. */
+export function encodeResult(id: RequestId, result: unknown): string {
+  return `{"jsonrpc":"2.0","id":${idToJson(id)},"result":${JSON.stringify(result ?? {})}}`;
+}
+
+/** Serialises an error response. `id` null means the request's id could not be known (sent as -1). */
+export function encodeError(id: RequestId | null, error: RpcErrorObject): string {
+  return `{"jsonrpc":"2.0","id":${id === null ? "-1" : idToJson(id)},"error":${JSON.stringify(error)}}`;
+}
+
+/** Serialises a notification. */
+export function encodeNotification(method: string, params: unknown): string {
+  return `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? {})}}`;
+}
+
+/** Serialises a request (client side). */
+export function encodeRequest(id: RequestId, method: string, params: unknown): string {
+  return `{"jsonrpc":"2.0","id":${idToJson(id)},"method":${JSON.stringify(method)},"params":${
+    JSON.stringify(params ?? null)
+  }}`;
+}
+
+/**
+ * Best-effort id of a message that is too large to parse: only when `id` is the first member (after an
+ * optional `jsonrpc`), which is how Codex and most clients write requests. Lets the error reach the caller.
+ */
+export function sniffLeadingId(prefix: string): RequestId | null {
+  const match = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,256}")\s*,/.exec(
+    prefix,
+  );
+  if (!match) return null;
+  try {
+    return JSON.parse(match[1]) as string | number;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Typed method descriptors (vscode-jsonrpc style): one constant per request and notification, carrying
+ * its wire name, params/result schemas and handshake gate. The server dispatches on them and the client
+ * calls through them, so both sides share one definition.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { EnvironmentInfoResultSchema } from "./environment.ts";
+import {
+  FsCanonicalizeResultSchema,
+  FsCopyParamsSchema,
+  FsCreateDirectoryParamsSchema,
+  FsMetadataSchema,
+  FsPathParamsSchema,
+  FsReadDirectoryResultSchema,
+  FsReadFileParamsSchema,
+  FsReadFileResultSchema,
+  FsRemoveParamsSchema,
+  FsWriteFileParamsSchema,
+} from "./fs.ts";
+import { HttpBodyDeltaNotificationSchema, HttpRequestParamsSchema, HttpRequestResultSchema } from "./http.ts";
+import { InitializeParamsSchema, InitializeResultSchema } from "./initialize.ts";
+import {
+  EmptyResultSchema,
+  ProcessCloseStdinParamsSchema,
+  ProcessCloseStdinResultSchema,
+  ProcessClosedNotificationSchema,
+  ProcessExitedNotificationSchema,
+  ProcessOutputNotificationSchema,
+  ProcessReadParamsSchema,
+  ProcessReadResultSchema,
+  ProcessResizeParamsSchema,
+  ProcessSignalParamsSchema,
+  ProcessStartParamsSchema,
+  ProcessStartResultSchema,
+  ProcessTerminateParamsSchema,
+  ProcessTerminateResultSchema,
+  ProcessWriteParamsSchema,
+  ProcessWriteResultSchema,
+} from "./process.ts";
+
+/** The handshake gate family named in `-32600` gate errors; `null` for `initialize` itself. */
+export type GateFamily = "exec" | "filesystem" | "http" | "environment info" | null;
+
+/** A request method: name, schemas, gate, and the struct name used in null-params errors. */
+export interface RequestType<P, R> {
+  readonly kind: "request";
+  readonly method: string;
+  readonly params: z.ZodType<P>;
+  readonly result: z.ZodType<R>;
+  readonly gate: GateFamily;
+  /** For `invalid type: null, expected struct X`; `null` means the method takes no params (unit). */
+  readonly paramsTypeName: string | null;
+  /** True for methods that Codex 0.140.0 does not have. */
+  readonly extension: boolean;
+}
+
+/** A notification method. */
+export interface NotificationType<P> {
+  readonly kind: "notification";
+  readonly method: string;
+  readonly params: z.ZodType<P>;
+}
+
+/** Params type of a request descriptor. */
+export type ParamsOf<T> = T extends RequestType<infer P, unknown> ? P : T extends NotificationType<infer P> ? P : never;
+/** Result type of a request descriptor. */
+export type ResultOf<T> = T extends RequestType<unknown, infer R> ? R : never;
+
+function request<P, R>(
+  method: string,
+  params: z.ZodType<P>,
+  result: z.ZodType<R>,
+  gate: GateFamily,
+  paramsTypeName: string | null,
+  extension = false,
+): RequestType<P, R> {
+  return { kind: "request", method, params, result, gate, paramsTypeName, extension };
+}
+
+function notification<P>(method: string, params: z.ZodType<P>): NotificationType<P> {
+  return { kind: "notification", method, params };
+}
+
+const UnitParams = z.null();
+
+export const Initialize = request("initialize", InitializeParamsSchema, InitializeResultSchema, null, "InitializeParams");
+export const ProcessStart = request("process/start", ProcessStartParamsSchema, ProcessStartResultSchema, "exec", "ExecParams");
+export const ProcessRead = request("process/read", ProcessReadParamsSchema, ProcessReadResultSchema, "exec", "ReadParams");
+export const ProcessWrite = request("process/write", ProcessWriteParamsSchema, ProcessWriteResultSchema, "exec", "WriteParams");
+export const ProcessSignal = request("process/signal", ProcessSignalParamsSchema, EmptyResultSchema, "exec", "SignalParams");
+export const ProcessTerminate = request(
+  "process/terminate",
+  ProcessTerminateParamsSchema,
+  ProcessTerminateResultSchema,
+  "exec",
+  "TerminateParams",
+);
+export const ProcessResize = request(
+  "process/resize",
+  ProcessResizeParamsSchema,
+  EmptyResultSchema,
+  "exec",
+  "ResizeParams",
+  true,
+);
+export const ProcessCloseStdin = request(
+  "process/closeStdin",
+  ProcessCloseStdinParamsSchema,
+  ProcessCloseStdinResultSchema,
+  "exec",
+  "CloseStdinParams",
+  true,
+);
+export const EnvironmentInfo = request("environment/info", UnitParams, EnvironmentInfoResultSchema, "environment info", null);
+export const FsReadFile = request("fs/readFile", FsReadFileParamsSchema, FsReadFileResultSchema, "filesystem", "FsReadFileParams");
+export const FsWriteFile = request("fs/writeFile", FsWriteFileParamsSchema, EmptyResultSchema, "filesystem", "FsWriteFileParams");
+export const FsCreateDirectory = request(
+  "fs/createDirectory",
+  FsCreateDirectoryParamsSchema,
+  EmptyResultSchema,
+  "filesystem",
+  "FsCreateDirectoryParams",
+);
+export const FsGetMetadata = request("fs/getMetadata", FsPathParamsSchema, FsMetadataSchema, "filesystem", "FsGetMetadataParams");
+export const FsCanonicalize = request(
+  "fs/canonicalize",
+  FsPathParamsSchema,
+  FsCanonicalizeResultSchema,
+  "filesystem",
+  "FsCanonicalizeParams",
+);
+export const FsReadDirectory = request(
+  "fs/readDirectory",
+  FsPathParamsSchema,
+  FsReadDirectoryResultSchema,
+  "filesystem",
+  "FsReadDirectoryParams",
+);
+export const FsRemove = request("fs/remove", FsRemoveParamsSchema, EmptyResultSchema, "filesystem", "FsRemoveParams");
+export const FsCopy = request("fs/copy", FsCopyParamsSchema, EmptyResultSchema, "filesystem", "FsCopyParams");
+export const HttpRequest = request("http/request", HttpRequestParamsSchema, HttpRequestResultSchema, "http", "HttpRequestParams");
+
+export const Initialized = notification("initialized", z.unknown());
+export const ProcessOutput = notification("process/output", ProcessOutputNotificationSchema);
+export const ProcessExited = notification("process/exited", ProcessExitedNotificationSchema);
+export const ProcessClosed = notification("process/closed", ProcessClosedNotificationSchema);
+export const HttpBodyDelta = notification("http/request/bodyDelta", HttpBodyDeltaNotificationSchema);
+
+/** Every request method, keyed by wire name. */
+export const REQUESTS = Object.fromEntries(
+  [
+    Initialize,
+    ProcessStart,
+    ProcessRead,
+    ProcessWrite,
+    ProcessSignal,
+    ProcessTerminate,
+    ProcessResize,
+    ProcessCloseStdin,
+    EnvironmentInfo,
+    FsReadFile,
+    FsWriteFile,
+    FsCreateDirectory,
+    FsGetMetadata,
+    FsCanonicalize,
+    FsReadDirectory,
+    FsRemove,
+    FsCopy,
+    HttpRequest,
+  ].map((d) => [d.method, d as RequestType<unknown, unknown>]),
+) as Readonly<Record<string, RequestType<unknown, unknown>>>;
+
+/** Every server-to-client notification, keyed by wire name. */
+export const NOTIFICATIONS = Object.fromEntries(
+  [ProcessOutput, ProcessExited, ProcessClosed, HttpBodyDelta].map((d) => [d.method, d as NotificationType<unknown>]),
+) as Readonly<Record<string, NotificationType<unknown>>>;

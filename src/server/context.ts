@@ -1,0 +1,25 @@
+/**
+ * What a method handler gets besides its params: a way to push notifications to the client that owns the
+ * work (with backpressure), and a signal that aborts when that work must stop.
+ *
+ * @module
+ */
+
+/** Outbound notifications for one connection (or the session's current connection). */
+export interface NotificationSink {
+  /**
+   * Queues a notification. `onWritten` runs once the message has been handed to the transport.
+   * Returns false when nothing is attached to receive it (the notification is dropped).
+   */
+  notify(method: string, params: unknown, onWritten?: () => void): boolean;
+  /** Resolves when the outbound queue has room again; already resolved when it has room now. */
+  whenWritable(): Promise<void>;
+}
+
+/** Per-request context handed to handlers. */
+export interface HandlerContext {
+  /** Notifications to the connection that sent the request. */
+  readonly notifications: NotificationSink;
+  /** Aborts when that connection closes (work tied to it, such as an HTTP body stream, must stop). */
+  readonly signal: AbortSignal;
+}
