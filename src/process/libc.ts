@@ -1,0 +1,339 @@
+/**
+ * The only module that talks to libc through Deno FFI: the handful of calls a pseudo-terminal needs that Deno
+ * does not offer (allocating a pty, spawning a session leader on it, window size, termios, non-blocking
+ * writes with a poll for writability, waitpid, access).
+ *
+ * Every export hides pointers and buffers behind plain numbers and strings. The library is opened lazily on
+ * first use, so importing this module costs nothing and needs no `--allow-ffi` until a pty is used.
+ *
+ * Linux (glibc) only: the constants and struct layouts below are Linux's, identical on x86_64 and aarch64
+ * (both little-endian). Blocking calls (`waitpid`, `poll`) run on FFI worker threads. `errno` is never read:
+ * it is unreliable for calls made on another thread, and `posix_spawn` returns its error number directly.
+ *
+ * @module
+ */
+
+// Linux open(2) flags and ioctl/termios constants (asm-generic, same on x86_64 and aarch64).
+const O_RDWR = 0o2;
+const O_NOCTTY = 0o400;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const TIOCSWINSZ = 0x5414;
+const TCGETS_VEOF_OFFSET = 17 + 4; // c_cc starts at byte 17 of struct termios; VEOF is index 4
+const TERMIOS_LFLAG_OFFSET = 12;
+const ICANON = 0o2;
+const X_OK = 1;
+const F_DUPFD_CLOEXEC = 1030;
+const POLLOUT = 0x4;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const POLLNVAL = 0x20;
+
+// glibc's <spawn.h> flags.
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+
+// Opaque glibc structs are allocated generously: posix_spawnattr_t is 336 bytes, file actions 80, sigset_t 128.
+const SPAWNATTR_BYTES = 512;
+const FILE_ACTIONS_BYTES = 256;
+const SIGSET_BYTES = 256;
+const TERMIOS_BYTES = 128;
+
+const SYMBOLS = {
+  posix_openpt: { parameters: ["i32"], result: "i32" },
+  grantpt: { parameters: ["i32"], result: "i32" },
+  unlockpt: { parameters: ["i32"], result: "i32" },
+  ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  // Variadic in C; called with exactly one int argument, which every Linux ABI passes like a fixed one.
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // Variadic in C; one pointer argument (as above).
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // Only ever called on O_NONBLOCK fds, so it returns at once.
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // Runs on a worker thread, with a timeout.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  tcgetattr: { parameters: ["i32", "buffer"], result: "i32" },
+  access: { parameters: ["buffer", "i32"], result: "i32" },
+  sigemptyset: { parameters: ["buffer"], result: "i32" },
+  sigfillset: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_addopen: { parameters: ["buffer", "i32", "buffer", "i32", "u32"], result: "i32" },
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  posix_spawn_file_actions_addchdir_np: { parameters: ["buffer", "buffer"], result: "i32" },
+  // Optional: glibc >= 2.34. Without it we rely on every other fd being close-on-exec (Deno's are).
+  posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32", optional: true },
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  // Runs on a worker thread: it blocks until the child exits.
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Oldest glibc that has every required symbol (`posix_spawn_file_actions_addchdir_np`). */
+const MIN_GLIBC = "2.29";
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let loaded: Libc | null = null;
+
+/** Opens libc once; throws a message naming what is missing instead of a raw dlopen error. */
+function libc(): Libc {
+  if (loaded) return loaded;
+  if (Deno.build.os !== "linux") {
+    throw new Error(`PTY support is only implemented on Linux (this is ${Deno.build.os})`);
+  }
+  const optional = Object.fromEntries(
+    Object.entries(SYMBOLS).map(([name, def]) => [name, { ...def, optional: true }]),
+  ) as unknown as typeof SYMBOLS;
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    lib = Deno.dlopen("libc.so.6", optional);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new Error(`PTY support needs --allow-ffi (${error.message})`);
+    }
+    throw new Error(`PTY support needs glibc >= ${MIN_GLIBC} on Linux (cannot open libc.so.6: ${error})`);
+  }
+  for (const [name, def] of Object.entries(SYMBOLS)) {
+    const isOptional = "optional" in def && def.optional;
+    if (!isOptional && (lib.symbols as Record<string, unknown>)[name] == null) {
+      lib.close();
+      throw new Error(`PTY support needs glibc >= ${MIN_GLIBC} on Linux (missing symbol ${name})`);
+    }
+  }
+  loaded = lib.symbols;
+  return loaded;
+}
+
+/** Throws if libc cannot provide pseudo-terminals here (wrong OS, old glibc, no `--allow-ffi`). */
+export function ensurePtySupport(): void {
+  libc();
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated C string; rejects interior NULs, which C would silently truncate at. */
+function cString(value: string, what: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(value);
+  if (bytes.includes(0)) throw new Error(`nul byte found in provided data (${what})`);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** A NULL-terminated `char *[]`; the returned `keep` array must stay referenced while C uses the pointers. */
+function cStringArray(
+  values: string[],
+  what: string,
+): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } {
+  const keep = values.map((value) => cString(value, what));
+  const array = new BigUint64Array(keep.length + 1);
+  keep.forEach((bytes, i) => array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes))));
+  return { array, keep };
+}
+
+/** Linux errno values this module may report, with their symbolic names and `strerror` texts. */
+const ERRNO: Record<number, [name: string, text: string]> = {
+  1: ["EPERM", "Operation not permitted"],
+  2: ["ENOENT", "No such file or directory"],
+  5: ["EIO", "Input/output error"],
+  7: ["E2BIG", "Argument list too long"],
+  8: ["ENOEXEC", "Exec format error"],
+  11: ["EAGAIN", "Resource temporarily unavailable"],
+  12: ["ENOMEM", "Cannot allocate memory"],
+  13: ["EACCES", "Permission denied"],
+  20: ["ENOTDIR", "Not a directory"],
+  21: ["EISDIR", "Is a directory"],
+  22: ["EINVAL", "Invalid argument"],
+  24: ["EMFILE", "Too many open files"],
+  26: ["ETXTBSY", "Text file busy"],
+  36: ["ENAMETOOLONG", "File name too long"],
+  40: ["ELOOP", "Too many levels of symbolic links"],
+};
+
+/** `strerror`-style text for an errno, e.g. `No such file or directory` (or `Unknown error N`). */
+export function errnoText(errno: number): string {
+  return ERRNO[errno]?.[1] ?? `Unknown error ${errno}`;
+}
+
+/** The errno number for a symbolic name such as `ENOENT` (as found in Deno errors' `code`), if known. */
+export function errnoByName(name: string): number | undefined {
+  const hit = Object.entries(ERRNO).find(([, [n]]) => n === name);
+  return hit ? Number(hit[0]) : undefined;
+}
+
+/** An OS error with its errno, as returned directly by the failing call (never read from `errno`). */
+export class LibcError extends Error {
+  override name = "LibcError";
+  constructor(readonly call: string, readonly errno: number) {
+    // Rust's io::Error wording, which the reference server shows for spawn failures.
+    super(`${errnoText(errno)} (os error ${errno})`);
+  }
+}
+
+/**
+ * Allocates a pty master and unlocks its slave. The master is close-on-exec (it never leaks into any child)
+ * and non-blocking (reads and writes on it never stall the event loop). The slave is not opened here; the
+ * child opens it by path, which makes it its controlling terminal.
+ */
+export function openPtyMaster(): { fd: number; slavePath: string } {
+  const c = libc();
+  const fd = c.posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw new Error("posix_openpt failed: cannot allocate a pseudo-terminal");
+  const name = new Uint8Array(256);
+  if (c.grantpt(fd) !== 0 || c.unlockpt(fd) !== 0) {
+    c.close(fd);
+    throw new Error("grantpt/unlockpt failed on a new pseudo-terminal");
+  }
+  const rc = c.ptsname_r(fd, name, BigInt(name.length));
+  if (rc !== 0) {
+    c.close(fd);
+    throw new LibcError("ptsname_r", rc);
+  }
+  return { fd, slavePath: new TextDecoder().decode(name.subarray(0, name.indexOf(0))) };
+}
+
+/** Sets the terminal size (`TIOCSWINSZ` on the master); the kernel sends SIGWINCH to the foreground group. */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const ws = new Uint16Array([rows, cols, 0, 0]);
+  if (libc().ioctl(fd, BigInt(TIOCSWINSZ), ws) !== 0) throw new Error(`TIOCSWINSZ failed on fd ${fd}`);
+}
+
+/**
+ * The terminal's end-of-file character (termios `c_cc[VEOF]`, normally ^D) and whether canonical mode is on
+ * (outside it, VEOF is just a byte). Read from the master, which on Linux reports the slave's termios.
+ */
+export function terminalEof(fd: number): { veof: number; canonical: boolean } {
+  const termios = new Uint8Array(TERMIOS_BYTES);
+  if (libc().tcgetattr(fd, termios) !== 0) return { veof: 0x04, canonical: true };
+  const lflag = new DataView(termios.buffer).getUint32(TERMIOS_LFLAG_OFFSET, true);
+  return { veof: termios[TCGETS_VEOF_OFFSET] || 0x04, canonical: (lflag & ICANON) !== 0 };
+}
+
+/** A close-on-exec duplicate of `fd` (`fcntl(F_DUPFD_CLOEXEC)`); both share one open file description. */
+export function dupFd(fd: number): number {
+  const copy = libc().fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) throw new Error(`fcntl(F_DUPFD_CLOEXEC) failed on fd ${fd}`);
+  return copy;
+}
+
+/**
+ * One `write(2)` on a non-blocking fd: the number of bytes the kernel took, or -1 when it took none (the
+ * queue is full, or the other side is gone; {@link waitWritable} tells which).
+ */
+export function writeNonBlocking(fd: number, data: Uint8Array<ArrayBuffer>): number {
+  return Number(libc().write(fd, data, BigInt(data.length)));
+}
+
+/**
+ * Waits on a worker thread (at most `timeoutMs`) until `fd` accepts writes: `"ready"`, `"timeout"`, or
+ * `"closed"` when the fd reports hang-up or error (for a pty master: no process holds the slave any more).
+ */
+export async function waitWritable(fd: number, timeoutMs: number): Promise<"ready" | "timeout" | "closed"> {
+  const pollfd = new DataView(new ArrayBuffer(8)); // struct pollfd { int fd; short events; short revents; }
+  pollfd.setInt32(0, fd, true);
+  pollfd.setInt16(4, POLLOUT, true);
+  const rc = await libc().poll(new Uint8Array(pollfd.buffer), 1n, timeoutMs);
+  const revents = pollfd.getInt16(6, true);
+  if (revents & (POLLERR | POLLHUP | POLLNVAL)) return "closed";
+  if (rc > 0 && revents & POLLOUT) return "ready";
+  return "timeout"; // also EINTR (rc < 0): the caller simply polls again
+}
+
+/** Closes a file descriptor (ignoring errors: only used on fds we own). */
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}
+
+/** `access(path, X_OK) == 0`: what the kernel would allow `execve` to try (root, groups and ACLs included). */
+export function isExecutable(path: string): boolean {
+  return libc().access(cString(path, "path"), X_OK) === 0;
+}
+
+/** What {@link spawnSessionLeader} needs. */
+export interface SessionSpawn {
+  /** Path passed to `posix_spawn` (no PATH search happens here). */
+  path: string;
+  argv: string[];
+  /** `KEY=value` strings. */
+  envp: string[];
+  /** Working directory, entered in the child before exec. */
+  cwd: string;
+  /** The pty slave to open as fds 0, 1 and 2. */
+  ttyPath: string;
+}
+
+/**
+ * Spawns `path` as a new session leader whose fds 0/1/2 are the pty slave (opened without `O_NOCTTY`, so it
+ * becomes the controlling terminal), with every signal at its default disposition and none blocked (Deno
+ * ignores SIGPIPE; children must not inherit that), and every other fd closed. Returns the pid.
+ * Throws {@link LibcError} with the errno `posix_spawn` returned (a failing chdir or exec shows up here).
+ */
+export function spawnSessionLeader(spec: SessionSpawn): number {
+  const c = libc();
+  const path = cString(spec.path, "program");
+  const tty = cString(spec.ttyPath, "tty path");
+  const cwd = cString(spec.cwd, "cwd");
+  const argv = cStringArray(spec.argv, "argv");
+  const envp = cStringArray(spec.envp, "env");
+
+  const attr = new Uint8Array(SPAWNATTR_BYTES);
+  const actions = new Uint8Array(FILE_ACTIONS_BYTES);
+  const allSignals = new Uint8Array(SIGSET_BYTES);
+  const noSignals = new Uint8Array(SIGSET_BYTES);
+  const pid = new Int32Array(1);
+  c.sigfillset(allSignals);
+  c.sigemptyset(noSignals);
+  c.posix_spawnattr_init(attr);
+  c.posix_spawn_file_actions_init(actions);
+  try {
+    check(
+      "posix_spawnattr_setflags",
+      c.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
+    );
+    check("posix_spawnattr_setsigdefault", c.posix_spawnattr_setsigdefault(attr, allSignals));
+    check("posix_spawnattr_setsigmask", c.posix_spawnattr_setsigmask(attr, noSignals));
+    // File actions run in order after setsid(): open the slave as fd 0 (acquiring the ctty), copy it to 1 and
+    // 2, close everything else, then chdir (last, so a relative cwd is not applied to the tty path).
+    check("addopen", c.posix_spawn_file_actions_addopen(actions, 0, tty, O_RDWR, 0));
+    check("adddup2", c.posix_spawn_file_actions_adddup2(actions, 0, 1));
+    check("adddup2", c.posix_spawn_file_actions_adddup2(actions, 0, 2));
+    if (c.posix_spawn_file_actions_addclosefrom_np) {
+      check("addclosefrom_np", c.posix_spawn_file_actions_addclosefrom_np(actions, 3));
+    }
+    check("addchdir_np", c.posix_spawn_file_actions_addchdir_np(actions, cwd));
+    const rc = c.posix_spawn(pid, path, actions, attr, argv.array, envp.array);
+    if (rc !== 0) throw new LibcError("posix_spawn", rc);
+    return pid[0];
+  } finally {
+    c.posix_spawn_file_actions_destroy(actions);
+    c.posix_spawnattr_destroy(attr);
+  }
+}
+
+function check(call: string, rc: number): void {
+  if (rc !== 0) throw new LibcError(call, rc);
+}
+
+/**
+ * Waits (on a worker thread, never blocking the event loop) for `pid` to exit and returns its raw wait status,
+ * or `null` when it cannot be collected (someone else reaped it). Retries spurious failures (EINTR) a bounded
+ * number of times, since errno is not reliable for calls made on another thread.
+ */
+export async function waitForExit(pid: number): Promise<number | null> {
+  const c = libc();
+  const status = new Int32Array(1);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const rc = await c.waitpid(pid, status, 0);
+    if (rc === pid) return status[0];
+  }
+  return null;
+}
