@@ -74,14 +74,18 @@ export function parseMessage(text: string): ParseOutcome {
   const record = value as Record<string, unknown>;
   const id = classifyId(record.id, text);
   if (typeof record.method === "string") {
-    if (id !== undefined) return { ok: true, message: { kind: "request", id, method: record.method, params: record.params } };
+    if (id !== undefined) {
+      return { ok: true, message: { kind: "request", id, method: record.method, params: record.params } };
+    }
     return { ok: true, message: { kind: "notification", method: record.method, params: record.params } };
   }
   if (id !== undefined && ("result" in record || "error" in record)) {
     const message: ResponseMessage = { kind: "response", id };
     if ("result" in record) message.result = record.result;
     if (isErrorObject(record.error)) message.error = record.error;
-    else if ("error" in record) message.error = { code: -32603, message: String(JSON.stringify(record.error)) };
+    else if ("error" in record) {
+      message.error = { code: -32603, message: String(JSON.stringify(record.error)) };
+    }
     return { ok: true, message };
   }
   return { ok: false, reason: "data did not match any variant of untagged enum JSONRPCMessage" };
@@ -136,9 +140,10 @@ export function encodeRequest(id: RequestId, method: string, params: unknown): s
  * optional `jsonrpc`), which is how Codex and most clients write requests. Lets the error reach the caller.
  */
 export function sniffLeadingId(prefix: string): RequestId | null {
-  const match = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,256}")\s*,/.exec(
-    prefix,
-  );
+  const match =
+    /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,256}")\s*,/.exec(
+      prefix,
+    );
   if (!match) return null;
   try {
     return JSON.parse(match[1]) as string | number;

@@ -39,7 +39,11 @@ export const FsWriteFileParamsSchema = z.object({
 });
 export type FsWriteFileParams = z.infer<typeof FsWriteFileParamsSchema>;
 
-export const FsCreateDirectoryParamsSchema = z.object({ path: z.string(), recursive: optional(z.boolean()), sandbox });
+export const FsCreateDirectoryParamsSchema = z.object({
+  path: z.string(),
+  recursive: optional(z.boolean()),
+  sandbox,
+});
 export type FsCreateDirectoryParams = z.infer<typeof FsCreateDirectoryParamsSchema>;
 
 export const FsPathParamsSchema = z.object({ path: z.string(), sandbox });
@@ -58,7 +62,11 @@ export type FsMetadata = z.infer<typeof FsMetadataSchema>;
 export const FsCanonicalizeResultSchema = z.object({ path: z.string() });
 export type FsCanonicalizeResult = z.infer<typeof FsCanonicalizeResultSchema>;
 
-export const FsDirectoryEntrySchema = z.object({ fileName: z.string(), isDirectory: z.boolean(), isFile: z.boolean() });
+export const FsDirectoryEntrySchema = z.object({
+  fileName: z.string(),
+  isDirectory: z.boolean(),
+  isFile: z.boolean(),
+});
 export type FsDirectoryEntry = z.infer<typeof FsDirectoryEntrySchema>;
 export const FsReadDirectoryResultSchema = z.object({ entries: z.array(FsDirectoryEntrySchema) });
 export type FsReadDirectoryResult = z.infer<typeof FsReadDirectoryResultSchema>;

@@ -23,9 +23,9 @@ import { HttpBodyDeltaNotificationSchema, HttpRequestParamsSchema, HttpRequestRe
 import { InitializeParamsSchema, InitializeResultSchema } from "./initialize.ts";
 import {
   EmptyResultSchema,
+  ProcessClosedNotificationSchema,
   ProcessCloseStdinParamsSchema,
   ProcessCloseStdinResultSchema,
-  ProcessClosedNotificationSchema,
   ProcessExitedNotificationSchema,
   ProcessOutputNotificationSchema,
   ProcessReadParamsSchema,
@@ -64,7 +64,9 @@ export interface NotificationType<P> {
 }
 
 /** Params type of a request descriptor. */
-export type ParamsOf<T> = T extends RequestType<infer P, unknown> ? P : T extends NotificationType<infer P> ? P : never;
+export type ParamsOf<T> = T extends RequestType<infer P, unknown> ? P
+  : T extends NotificationType<infer P> ? P
+  : never;
 /** Result type of a request descriptor. */
 export type ResultOf<T> = T extends RequestType<unknown, infer R> ? R : never;
 
@@ -85,11 +87,41 @@ function notification<P>(method: string, params: z.ZodType<P>): NotificationType
 
 const UnitParams = z.null();
 
-export const Initialize = request("initialize", InitializeParamsSchema, InitializeResultSchema, null, "InitializeParams");
-export const ProcessStart = request("process/start", ProcessStartParamsSchema, ProcessStartResultSchema, "exec", "ExecParams");
-export const ProcessRead = request("process/read", ProcessReadParamsSchema, ProcessReadResultSchema, "exec", "ReadParams");
-export const ProcessWrite = request("process/write", ProcessWriteParamsSchema, ProcessWriteResultSchema, "exec", "WriteParams");
-export const ProcessSignal = request("process/signal", ProcessSignalParamsSchema, EmptyResultSchema, "exec", "SignalParams");
+export const Initialize = request(
+  "initialize",
+  InitializeParamsSchema,
+  InitializeResultSchema,
+  null,
+  "InitializeParams",
+);
+export const ProcessStart = request(
+  "process/start",
+  ProcessStartParamsSchema,
+  ProcessStartResultSchema,
+  "exec",
+  "ExecParams",
+);
+export const ProcessRead = request(
+  "process/read",
+  ProcessReadParamsSchema,
+  ProcessReadResultSchema,
+  "exec",
+  "ReadParams",
+);
+export const ProcessWrite = request(
+  "process/write",
+  ProcessWriteParamsSchema,
+  ProcessWriteResultSchema,
+  "exec",
+  "WriteParams",
+);
+export const ProcessSignal = request(
+  "process/signal",
+  ProcessSignalParamsSchema,
+  EmptyResultSchema,
+  "exec",
+  "SignalParams",
+);
 export const ProcessTerminate = request(
   "process/terminate",
   ProcessTerminateParamsSchema,
@@ -113,9 +145,27 @@ export const ProcessCloseStdin = request(
   "CloseStdinParams",
   true,
 );
-export const EnvironmentInfo = request("environment/info", UnitParams, EnvironmentInfoResultSchema, "environment info", null);
-export const FsReadFile = request("fs/readFile", FsReadFileParamsSchema, FsReadFileResultSchema, "filesystem", "FsReadFileParams");
-export const FsWriteFile = request("fs/writeFile", FsWriteFileParamsSchema, EmptyResultSchema, "filesystem", "FsWriteFileParams");
+export const EnvironmentInfo = request(
+  "environment/info",
+  UnitParams,
+  EnvironmentInfoResultSchema,
+  "environment info",
+  null,
+);
+export const FsReadFile = request(
+  "fs/readFile",
+  FsReadFileParamsSchema,
+  FsReadFileResultSchema,
+  "filesystem",
+  "FsReadFileParams",
+);
+export const FsWriteFile = request(
+  "fs/writeFile",
+  FsWriteFileParamsSchema,
+  EmptyResultSchema,
+  "filesystem",
+  "FsWriteFileParams",
+);
 export const FsCreateDirectory = request(
   "fs/createDirectory",
   FsCreateDirectoryParamsSchema,
@@ -123,7 +173,13 @@ export const FsCreateDirectory = request(
   "filesystem",
   "FsCreateDirectoryParams",
 );
-export const FsGetMetadata = request("fs/getMetadata", FsPathParamsSchema, FsMetadataSchema, "filesystem", "FsGetMetadataParams");
+export const FsGetMetadata = request(
+  "fs/getMetadata",
+  FsPathParamsSchema,
+  FsMetadataSchema,
+  "filesystem",
+  "FsGetMetadataParams",
+);
 export const FsCanonicalize = request(
   "fs/canonicalize",
   FsPathParamsSchema,
@@ -138,9 +194,21 @@ export const FsReadDirectory = request(
   "filesystem",
   "FsReadDirectoryParams",
 );
-export const FsRemove = request("fs/remove", FsRemoveParamsSchema, EmptyResultSchema, "filesystem", "FsRemoveParams");
+export const FsRemove = request(
+  "fs/remove",
+  FsRemoveParamsSchema,
+  EmptyResultSchema,
+  "filesystem",
+  "FsRemoveParams",
+);
 export const FsCopy = request("fs/copy", FsCopyParamsSchema, EmptyResultSchema, "filesystem", "FsCopyParams");
-export const HttpRequest = request("http/request", HttpRequestParamsSchema, HttpRequestResultSchema, "http", "HttpRequestParams");
+export const HttpRequest = request(
+  "http/request",
+  HttpRequestParamsSchema,
+  HttpRequestResultSchema,
+  "http",
+  "HttpRequestParams",
+);
 
 export const Initialized = notification("initialized", z.unknown());
 export const ProcessOutput = notification("process/output", ProcessOutputNotificationSchema);
@@ -174,5 +242,7 @@ export const REQUESTS = Object.fromEntries(
 
 /** Every server-to-client notification, keyed by wire name. */
 export const NOTIFICATIONS = Object.fromEntries(
-  [ProcessOutput, ProcessExited, ProcessClosed, HttpBodyDelta].map((d) => [d.method, d as NotificationType<unknown>]),
+  [ProcessOutput, ProcessExited, ProcessClosed, HttpBodyDelta].map((
+    d,
+  ) => [d.method, d as NotificationType<unknown>]),
 ) as Readonly<Record<string, NotificationType<unknown>>>;

@@ -40,7 +40,11 @@ export type FileSystemPermissions = z.infer<typeof FileSystemPermissionsSchema>;
 export const TaggedPermissionProfileSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("disabled") }),
   z.object({ type: z.literal("external"), network: NetworkAccessSchema.nullish() }),
-  z.object({ type: z.literal("managed"), file_system: FileSystemPermissionsSchema, network: NetworkAccessSchema.nullish() }),
+  z.object({
+    type: z.literal("managed"),
+    file_system: FileSystemPermissionsSchema,
+    network: NetworkAccessSchema.nullish(),
+  }),
 ]);
 
 /** Legacy (untagged) profile; unknown keys are rejected, `{}` means "restricted, no entries". */
@@ -53,9 +57,12 @@ export const LegacyPermissionProfileSchema = z.strictObject({
 });
 
 /** A permission profile in either form. */
-export const PermissionProfileSchema = z.union([TaggedPermissionProfileSchema, LegacyPermissionProfileSchema], {
-  error: "data did not match any variant of untagged enum PermissionProfileDe",
-});
+export const PermissionProfileSchema = z.union(
+  [TaggedPermissionProfileSchema, LegacyPermissionProfileSchema],
+  {
+    error: "data did not match any variant of untagged enum PermissionProfileDe",
+  },
+);
 export type PermissionProfile = z.infer<typeof PermissionProfileSchema>;
 
 /** `FileSystemSandboxContext` (camelCase outer keys). */

@@ -73,7 +73,9 @@ export function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
     }
     case "invalid_value":
       if (typeof value === "string") {
-        return `unknown variant \`${value}\`, expected one of ${issue.values.map((v) => `\`${String(v)}\``).join(", ")}${at}`;
+        return `unknown variant \`${value}\`, expected one of ${
+          issue.values.map((v) => `\`${String(v)}\``).join(", ")
+        }${at}`;
       }
       return `invalid value: ${describeValue(value)}, expected one of ${
         issue.values.map((v) => `\`${String(v)}\``).join(", ")

@@ -25,6 +25,8 @@ export function setSelfCommand(argv: string[] | null): void {
 export function selfCommand(): string[] {
   if (override) return [...override];
   if (isCompiledBinary()) return [Deno.execPath()];
-  const main = Deno.mainModule.startsWith("file:") ? decodeURIComponent(new URL(Deno.mainModule).pathname) : Deno.mainModule;
+  const main = Deno.mainModule.startsWith("file:")
+    ? decodeURIComponent(new URL(Deno.mainModule).pathname)
+    : Deno.mainModule;
   return [Deno.execPath(), "run", "-A", "--no-prompt", main];
 }

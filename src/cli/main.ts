@@ -1,0 +1,56 @@
+/**
+ * Command dispatch for the one binary: `serve` (default), plus the hidden sandbox helper entry.
+ *
+ * @module
+ */
+import { runSandboxHelper } from "../sandbox/helper.ts";
+import { VERSION } from "../version.ts";
+import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
+import { UsageError } from "./usage_error.ts";
+
+/** Hidden first argument that runs one sandboxed fs operation (see src/sandbox/helper.ts). */
+export const SANDBOX_HELPER_ARG = "__sandbox-helper";
+
+const TOP_USAGE = `usage: exec-server <command> [options]
+
+commands:
+  serve   serve the JSON-RPC API (default; see exec-server serve --help)
+
+  -h, --help      show this help
+  -V, --version   print the version`;
+
+/** Runs the CLI and returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const [first, ...rest] = args;
+    if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper();
+    if (first === "--version" || first === "-V") {
+      console.log(`exec-server ${VERSION}`);
+      return 0;
+    }
+    if (first === "--help" || first === "-h" || first === "help") {
+      console.log(rest.length === 0 ? `${TOP_USAGE}\n\n${SERVE_USAGE}` : SERVE_USAGE);
+      return 0;
+    }
+    const serveArgs = first === "serve" ? rest : args;
+    if (serveArgs.includes("--help") || serveArgs.includes("-h")) {
+      console.log(SERVE_USAGE);
+      return 0;
+    }
+    if (serveArgs.includes("--version") || serveArgs.includes("-V")) {
+      console.log(`exec-server ${VERSION}`);
+      return 0;
+    }
+    if (first !== undefined && first !== "serve" && !first.startsWith("-")) {
+      throw new UsageError(`unknown command \`${first}\``, TOP_USAGE);
+    }
+    return await runServe(parseServeArgs(serveArgs));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`exec-server: ${error.message}\n\n${error.usage}`);
+      return 2;
+    }
+    console.error(`exec-server: ${(error as Error)?.message ?? error}`);
+    return 1;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * `exec-server serve`: run the server over stdio or WebSocket until stdin ends or a signal arrives.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ExecServer } from "../server/exec_server.ts";
+import { ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
+import type { ServerOptions } from "../server/options.ts";
+import { serveStdio } from "../server/stdio_server.ts";
+import { listenWebSocket } from "../server/websocket_listener.ts";
+import { type LogLevel, setLogLevel } from "../util/log.ts";
+import { parseNumberOption, UsageError } from "./usage_error.ts";
+
+export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
+
+Serves the exec-server JSON-RPC API.
+
+  --listen URL               stdio | ws://IP:PORT (default ws://127.0.0.1:0; port 0 picks a free port)
+  --retention SECONDS        keep a closed process readable this long (default 30)
+  --retain-bytes BYTES       retained output per process, in decoded bytes (default 8388608)
+  --terminate-grace SECONDS  SIGTERM-to-SIGKILL grace when terminating a process tree (default 2)
+  --session-ttl SECONDS      keep a detached session this long before ending its processes (default 30)
+  --resume-attached MODE     takeover (default) or reject: resuming a session another connection holds
+  --max-message-bytes BYTES  largest incoming message (default 67108864)
+  --max-processes N          processes (running or retained) per session (default 1024)
+  --max-sessions N           sessions at once (default 1024)
+  --max-connections N        WebSocket connections at once (default 512)
+  --ws-ping-timeout SECONDS  WebSocket ping interval and pong deadline; 0 disables (default 30)
+  --allow-origin ORIGIN      allow WebSocket upgrades from this browser Origin (repeatable)
+  --disable-http             refuse http/request
+  --http-allow-host HOST     let http/request reach only these hosts (repeatable)
+  --log-level LEVEL          debug | info | warn | error | silent (default warn)
+  -h, --help                 show this help
+  -V, --version              print the version`;
+
+const OPTIONS = {
+  listen: { type: "string" },
+  retention: { type: "string" },
+  "retain-bytes": { type: "string" },
+  "terminate-grace": { type: "string" },
+  "session-ttl": { type: "string" },
+  "resume-attached": { type: "string" },
+  "max-message-bytes": { type: "string" },
+  "max-processes": { type: "string" },
+  "max-sessions": { type: "string" },
+  "max-connections": { type: "string" },
+  "ws-ping-timeout": { type: "string" },
+  "allow-origin": { type: "string", multiple: true },
+  "disable-http": { type: "boolean" },
+  "http-allow-host": { type: "string", multiple: true },
+  "log-level": { type: "string" },
+} as const;
+
+/** The serve command's parsed configuration. */
+export interface ServeConfig {
+  listen: string;
+  options: Partial<ServerOptions>;
+  logLevel: LogLevel;
+}
+
+function seconds(name: string, value: string | undefined): number | undefined {
+  const n = parseNumberOption(name, value, SERVE_USAGE);
+  return n === undefined ? undefined : Math.round(n * 1000);
+}
+
+function count(name: string, value: string | undefined): number | undefined {
+  const n = parseNumberOption(name, value, SERVE_USAGE);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--${name} expects a positive integer, got \`${value}\``, SERVE_USAGE);
+  }
+  return n;
+}
+
+/** Parses serve arguments (after the optional `serve` word). */
+export function parseServeArgs(args: string[]): ServeConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, SERVE_USAGE);
+  }
+  const resumeAttached = values["resume-attached"];
+  if (resumeAttached !== undefined && resumeAttached !== "takeover" && resumeAttached !== "reject") {
+    throw new UsageError(
+      `--resume-attached expects takeover or reject, got \`${resumeAttached}\``,
+      SERVE_USAGE,
+    );
+  }
+  const logLevel = (values["log-level"] ?? "warn") as LogLevel;
+  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
+    throw new UsageError(
+      `--log-level expects debug, info, warn, error or silent, got \`${logLevel}\``,
+      SERVE_USAGE,
+    );
+  }
+  const options: Partial<ServerOptions> = {
+    retentionMs: seconds("retention", values.retention),
+    retainBytes: count("retain-bytes", values["retain-bytes"]),
+    terminateGraceMs: seconds("terminate-grace", values["terminate-grace"]),
+    sessionTtlMs: seconds("session-ttl", values["session-ttl"]),
+    resumeAttached,
+    maxMessageBytes: count("max-message-bytes", values["max-message-bytes"]),
+    maxProcessesPerSession: count("max-processes", values["max-processes"]),
+    maxSessions: count("max-sessions", values["max-sessions"]),
+    maxConnections: count("max-connections", values["max-connections"]),
+    wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
+    allowedOrigins: values["allow-origin"],
+    httpDisabled: values["disable-http"],
+    httpAllowHosts: values["http-allow-host"],
+  };
+  for (const key of Object.keys(options) as (keyof ServerOptions)[]) {
+    if (options[key] === undefined) delete options[key];
+  }
+  const listen = values.listen ?? "ws://127.0.0.1:0";
+  try {
+    parseListenUrl(listen);
+  } catch (error) {
+    if (error instanceof ListenUrlError) throw new UsageError(error.message, SERVE_USAGE);
+    throw error;
+  }
+  return { listen, options, logLevel };
+}
+
+/** Runs the server until it is told to stop; returns the exit status. */
+export async function runServe(config: ServeConfig): Promise<number> {
+  setLogLevel(config.logLevel);
+  const server = new ExecServer(config.options);
+  const target = parseListenUrl(config.listen);
+  const stop = Promise.withResolvers<void>();
+  const onSignal = () => stop.resolve();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    if (target.kind === "stdio") {
+      await Promise.race([serveStdio(server), stop.promise]);
+    } else {
+      const listener = await listenWebSocket(server, { hostname: target.hostname, port: target.port });
+      await writeStdoutLine(listener.url);
+      await stop.promise;
+      await listener.close();
+    }
+    await server.shutdown();
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+async function writeStdoutLine(line: string): Promise<void> {
+  const bytes = new TextEncoder().encode(line + "\n");
+  let written = 0;
+  while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
+}

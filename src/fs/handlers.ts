@@ -1,0 +1,41 @@
+/**
+ * The `fs/*` handler table the server dispatches to. Each call decides from its `sandbox` member whether
+ * it runs directly or in the bubblewrap-enforced helper.
+ *
+ * @module
+ */
+import { sandboxPlan } from "../sandbox/policy.ts";
+import { runInSandbox } from "../sandbox/run_helper.ts";
+import { localFsHandlers } from "./local.ts";
+import { parseAbsolutePath } from "./paths.ts";
+import { canonicalParent } from "./resolve.ts";
+import { FS_METHODS, type FsHandlers, type FsMethod, type FsOptions } from "./types.ts";
+
+/** Path members of `fs/*` params. */
+const PATH_KEYS = ["path", "sourcePath", "destinationPath"] as const;
+
+/**
+ * Builds the handlers for every `fs/*` method. Params must already be validated against the method's
+ * schema; handlers throw `RpcError`.
+ */
+export function createFsHandlers(options: FsOptions = {}): FsHandlers {
+  const handlers: Partial<Record<FsMethod, (params: never) => Promise<unknown>>> = {};
+  for (const method of FS_METHODS) {
+    const direct = localFsHandlers[method] as (params: unknown) => Promise<unknown>;
+    handlers[method] = async (params: Record<string, unknown>) => {
+      // Path errors first, so a bad path reads the same with or without a sandbox.
+      const paths = Object.fromEntries(
+        PATH_KEYS.filter((k) => typeof params[k] === "string").map((
+          k,
+        ) => [k, parseAbsolutePath(params[k] as string)]),
+      );
+      const plan = sandboxPlan(params.sandbox as Parameters<typeof sandboxPlan>[0]);
+      if (plan.kind === "direct") return await direct(params);
+      // Canonical paths (parent resolved, last component kept) agree with the canonical mounts, and the
+      // helper sees exactly what the mounts allow.
+      const canonical = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, canonicalParent(p)]));
+      return await runInSandbox(method, { ...params, ...canonical, sandbox: null }, plan, options);
+    };
+  }
+  return handlers as unknown as FsHandlers;
+}

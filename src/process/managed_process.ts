@@ -1,0 +1,347 @@
+/**
+ * One process under management: its seq counter, retained output, exit and close state, long-poll
+ * waiters, stdin, and the route to its termination. The state machine is
+ * running -> exited (streams may still be open) -> closed -> evicted (by the table, after retention).
+ *
+ * Ordering invariants: every event takes the next seq when it is recorded, notifications are queued in
+ * seq order, `exited` waits for the pipes to drain (so a child's own output precedes it), and `closed`
+ * is always last.
+ *
+ * @module
+ */
+import { RpcError } from "../protocol/errors.ts";
+import type {
+  AckMode,
+  OutputStream,
+  ProcessReadResult,
+  SignalName,
+  WriteStatus,
+} from "../protocol/process.ts";
+import { SIGNAL_NAMES } from "../protocol/process.ts";
+import type { NotificationSink } from "../server/context.ts";
+import type { SpawnedChild } from "./child.ts";
+import { OutputLog } from "./output_log.ts";
+import { terminateTree } from "./process_tree.ts";
+
+/** Tunables for a managed process. */
+export interface ManagedProcessOptions {
+  /** Bound on retained output, in decoded bytes. */
+  retainBytes: number;
+  /** SIGTERM-to-SIGKILL grace for terminate and shutdown. */
+  terminateGraceMs: number;
+  /** How long `exited` waits for the pipes to reach EOF before a descendant is assumed to hold them. */
+  exitDrainMs: number;
+  ackMode: AckMode;
+}
+
+/** How long `auto` ack mode waits for a first `process/read` once the retention bound is full. */
+const AUTO_ACK_DECISION_MS = 1000;
+
+/** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
+const STDIN_QUEUE_LIMIT = 1024 * 1024;
+
+/** A process and everything the protocol knows about it. */
+export class ManagedProcess {
+  readonly id: string;
+  readonly tty: boolean;
+  readonly pid: number;
+  readonly #child: SpawnedChild;
+  readonly #sink: NotificationSink;
+  readonly #options: ManagedProcessOptions;
+  readonly #log: OutputLog;
+  #ackModeChosen: boolean;
+  #ackDecisionTimer: ReturnType<typeof setTimeout> | null = null;
+  #nextSeq = 1;
+  #exited = false;
+  #exitCode: number | null = null;
+  #closed = false;
+  #openStreams: number;
+  #pausedReaders = 0;
+  #streamsDone: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  #waiters = new Set<() => void>();
+  #closedWaiters: Array<() => void> = [];
+  #termination: Promise<void> | null = null;
+  #stdinState: "open" | "closed" | "none";
+  #stdinChain: Promise<void> = Promise.resolve();
+  #stdinQueued = 0;
+  #onClosed: (process: ManagedProcess) => void;
+
+  constructor(
+    id: string,
+    child: SpawnedChild,
+    options: ManagedProcessOptions & {
+      tty: boolean;
+      sink: NotificationSink;
+      onClosed: (p: ManagedProcess) => void;
+    },
+  ) {
+    this.id = id;
+    this.tty = options.tty;
+    this.pid = child.pid;
+    this.#child = child;
+    this.#sink = options.sink;
+    this.#options = options;
+    this.#onClosed = options.onClosed;
+    this.#ackModeChosen = options.ackMode !== "auto";
+    this.#log = new OutputLog(options.retainBytes, options.ackMode === "auto" ? "undecided" : options.ackMode);
+    this.#openStreams = child.outputs.length;
+    this.#stdinState = child.writeStdin ? "open" : "none";
+    for (const output of child.outputs) this.#pump(output.name, output.stream);
+    if (this.#openStreams === 0) this.#streamsDone.resolve();
+    this.#watchExit();
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  /** Resolves once `closed` has been recorded. */
+  whenClosed(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#closedWaiters.push(resolve));
+  }
+
+  async #pump(stream: OutputStream, readable: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = readable.getReader();
+    try {
+      for (;;) {
+        if (!this.#log.hasRoom) {
+          this.#decideAckModeLater();
+          await this.#paused(this.#log.whenRoom());
+        }
+        await this.#paused(this.#sink.whenWritable());
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (value.length > 0) this.#recordOutput(stream, value);
+      }
+    } catch {
+      // A read error (EIO on a PTY whose slave closed) is the end of the stream.
+    } finally {
+      reader.releaseLock();
+      this.#openStreams--;
+      if (this.#openStreams === 0) this.#streamsDone.resolve();
+      this.#maybeClose();
+    }
+  }
+
+  /**
+   * `auto` mode filled its bound before any `process/read`: a pulling client (Codex's shell) reads
+   * right after start, so wait briefly for one; if none comes, the client consumes notifications
+   * (Codex's MCP path) and written notifications may free room from now on.
+   */
+  #decideAckModeLater(): void {
+    if (this.#ackModeChosen || this.#ackDecisionTimer !== null) return;
+    this.#ackDecisionTimer = setTimeout(() => {
+      if (this.#ackModeChosen) return;
+      this.#ackModeChosen = true;
+      this.#log.ackMode = "notification";
+    }, AUTO_ACK_DECISION_MS);
+  }
+
+  async #paused(wait: Promise<void>): Promise<void> {
+    this.#pausedReaders++;
+    try {
+      await wait;
+    } finally {
+      this.#pausedReaders--;
+    }
+  }
+
+  #recordOutput(stream: OutputStream, bytes: Uint8Array): void {
+    const seq = this.#nextSeq++;
+    const chunk = bytes.toBase64();
+    this.#log.append({ seq, stream, chunk, size: bytes.length });
+    this.#sink.notify(
+      "process/output",
+      { processId: this.id, seq, stream, chunk },
+      () => this.#log.acknowledgeNotification(seq),
+    );
+    this.#wake();
+  }
+
+  async #watchExit(): Promise<void> {
+    const status = await this.#child.status;
+    // Let the pipes drain so the child's own output gets lower seqs than `exited`. If they stay open
+    // while we are free to read, a descendant holds them: record the exit and keep reading after it.
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        this.#streamsDone.promise.then(() => true),
+        new Promise<boolean>((
+          resolve,
+        ) => (timer = setTimeout(() => resolve(false), this.#options.exitDrainMs))),
+      ]);
+      clearTimeout(timer);
+      if (drained || this.#pausedReaders === 0 || this.#termination !== null) break;
+    }
+    this.#exited = true;
+    this.#exitCode = status.code;
+    const seq = this.#nextSeq++;
+    this.#sink.notify("process/exited", { processId: this.id, seq, exitCode: status.code });
+    this.#wake();
+    this.#maybeClose();
+  }
+
+  #maybeClose(): void {
+    if (this.#closed || !this.#exited || this.#openStreams > 0) return;
+    this.#closed = true;
+    const seq = this.#nextSeq++;
+    this.#sink.notify("process/closed", { processId: this.id, seq });
+    this.#child.dispose();
+    if (this.#ackDecisionTimer !== null) clearTimeout(this.#ackDecisionTimer);
+    this.#wake();
+    for (const wake of this.#closedWaiters.splice(0)) wake();
+    this.#onClosed(this);
+  }
+
+  #wake(): void {
+    if (this.#waiters.size === 0) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /** `process/read`: retained output after `afterSeq`, long-polling up to `waitMs` for something new. */
+  async read(
+    afterSeq: number,
+    maxBytes: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<ProcessReadResult> {
+    if (!this.#ackModeChosen) {
+      this.#ackModeChosen = true;
+      this.#log.ackMode = "read";
+    }
+    this.#log.acknowledgeRead(afterSeq);
+    const deadline = performance.now() + waitMs;
+    while (!this.#readReady(afterSeq)) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      await this.#waitForEvent(remaining, signal);
+    }
+    const page = this.#log.page(afterSeq, maxBytes);
+    const last = page.chunks.at(-1);
+    return {
+      chunks: page.chunks.map(({ seq, stream, chunk }) => ({ seq, stream, chunk })),
+      nextSeq: last ? last.seq + 1 : this.#nextSeq,
+      exited: this.#exited,
+      exitCode: this.#exitCode,
+      closed: this.#closed,
+      failure: null,
+      droppedBytes: page.droppedBytes,
+    };
+  }
+
+  #readReady(afterSeq: number): boolean {
+    return this.#log.hasChunksAfter(afterSeq) || this.#closed ||
+      (this.#exited && afterSeq < this.#nextSeq - 1);
+  }
+
+  #waitForEvent(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        reject(signal.reason);
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+
+  /** `process/write`: queues bytes for stdin (ordered), waiting only when too much is queued. */
+  async write(data: Uint8Array): Promise<WriteStatus> {
+    if (this.#stdinState === "none") return "stdinClosed";
+    if (this.#termination !== null) throw RpcError.internal("failed to write to process stdin");
+    if (this.#stdinState === "closed") return "stdinClosed";
+    if (data.length === 0) return "accepted";
+    const write = this.#child.writeStdin!;
+    this.#stdinQueued += data.length;
+    const done = this.#stdinChain.then(() => write(data)).catch(() => {
+      // Writes after the child closed its stdin or exited are swallowed, as in the reference.
+    }).finally(() => {
+      this.#stdinQueued -= data.length;
+    });
+    this.#stdinChain = done;
+    if (this.#stdinQueued > STDIN_QUEUE_LIMIT) await done;
+    return "accepted";
+  }
+
+  /** `process/closeStdin` (extension): EOF after everything already queued. */
+  async closeStdin(): Promise<WriteStatus> {
+    if (this.#stdinState === "none") return "stdinClosed";
+    if (this.#stdinState === "closed") return "stdinClosed";
+    if (!this.tty) this.#stdinState = "closed";
+    const close = this.#child.closeStdin!;
+    this.#stdinChain = this.#stdinChain.then(() => close()).catch(() => {});
+    await this.#stdinChain;
+    return "accepted";
+  }
+
+  /** `process/resize` (extension). */
+  resize(rows: number, cols: number): void {
+    if (!this.#child.resize) throw RpcError.invalidRequest(`process ${this.id} is not a tty process`);
+    if (!this.#exited) this.#child.resize(rows, cols);
+  }
+
+  /** `process/signal`: delivered to the process group; a no-op once the process has exited. */
+  signal(name: SignalName): void {
+    if (this.#exited) return;
+    try {
+      Deno.kill(-this.pid, SIGNAL_NAMES[name]);
+    } catch (error) {
+      try {
+        Deno.kill(this.pid, SIGNAL_NAMES[name]);
+      } catch {
+        throw RpcError.internal(`failed to signal process: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Ends the whole tree (group plus escaped descendants): SIGTERM, then SIGKILL after the grace.
+   * Returns whether the process was still running. Output keeps being collected, so the reported exit
+   * code is the real one.
+   */
+  terminate(options: { immediate?: boolean } = {}): boolean {
+    if (this.#exited) return false;
+    this.#startTermination(options.immediate ?? false);
+    return true;
+  }
+
+  #startTermination(immediate: boolean): void {
+    this.#termination ??= terminateTree(this.pid, {
+      graceMs: this.#options.terminateGraceMs,
+      rootExited: this.#child.status,
+      immediate,
+    });
+  }
+
+  /** Terminates (if running) and resolves once the process is closed. Used by every shutdown path. */
+  async shutdown(options: { immediate?: boolean } = {}): Promise<void> {
+    // Even after the root exited, its group (or escaped descendants) may still hold the pipes open.
+    if (!this.#closed) this.#startTermination(options.immediate ?? false);
+    await this.#termination;
+    // Output no one will read must not hold the pipes (and so `closed`) hostage.
+    this.#log.ackMode = "notification";
+    this.#log.acknowledgeRead(Number.MAX_SAFE_INTEGER);
+    this.#log.releaseWaiters();
+    await this.whenClosed();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Retained output of one process: a FIFO of base64 chunks bounded in decoded bytes.
+ *
+ * Nothing a client has not received is evicted: a chunk becomes evictable only once it is acknowledged
+ * (by a `process/read` cursor, or by a written `process/output` notification when the ack mode allows).
+ * When the bound is full of unacknowledged output, {@link OutputLog.whenRoom} stays pending and the
+ * readers stop reading the child's pipes, so the child blocks instead of output being lost.
+ *
+ * @module
+ */
+import type { OutputStream } from "../protocol/process.ts";
+
+/** One retained chunk. `chunk` is base64 (encoded once, shared by notification and reads). */
+export interface RetainedChunk {
+  readonly seq: number;
+  readonly stream: OutputStream;
+  readonly chunk: string;
+  /** Decoded byte count. */
+  readonly size: number;
+}
+
+/**
+ * Which acknowledgements free room (see `AckMode` in the protocol module). `undecided` is `auto` before
+ * the client has shown how it reads: nothing is evictable yet.
+ */
+export type EffectiveAckMode = "notification" | "read" | "undecided";
+
+/** A page of retained output, as `process/read` returns it. */
+export interface OutputPage {
+  chunks: RetainedChunk[];
+  /** Bytes evicted with seq > afterSeq that the page cannot return. */
+  droppedBytes: number;
+}
+
+/** Bounded, acknowledgement-aware output retention for one process. */
+export class OutputLog {
+  #chunks: RetainedChunk[] = [];
+  #head = 0;
+  #retainedBytes = 0;
+  #readCursor = 0;
+  #notifiedSeq = 0;
+  #ackMode: EffectiveAckMode;
+  #roomWaiters: Array<() => void> = [];
+  // Evicted chunks' (seq, size), for exact `droppedBytes`; bounded and only touched on eviction.
+  #evictedSeqs: number[] = [];
+  #evictedSizes: number[] = [];
+  readonly #boundBytes: number;
+
+  constructor(boundBytes: number, ackMode: EffectiveAckMode) {
+    this.#boundBytes = boundBytes;
+    this.#ackMode = ackMode;
+  }
+
+  /** Bytes currently retained. */
+  get retainedBytes(): number {
+    return this.#retainedBytes;
+  }
+
+  get ackMode(): EffectiveAckMode {
+    return this.#ackMode;
+  }
+
+  /** Switches to read acknowledgements (done on the first `process/read` in `auto` mode). */
+  set ackMode(mode: EffectiveAckMode) {
+    this.#ackMode = mode;
+    this.#evict();
+  }
+
+  /** Appends a chunk (the caller assigns seqs in increasing order). */
+  append(chunk: RetainedChunk): void {
+    this.#chunks.push(chunk);
+    this.#retainedBytes += chunk.size;
+    this.#evict();
+  }
+
+  /** A `process/read` cursor: the client has everything up to `afterSeq`. */
+  acknowledgeRead(afterSeq: number): void {
+    if (afterSeq <= this.#readCursor) return;
+    this.#readCursor = afterSeq;
+    this.#evict();
+  }
+
+  /** A `process/output` notification for `seq` was written to the client (written in seq order). */
+  acknowledgeNotification(seq: number): void {
+    if (seq <= this.#notifiedSeq) return;
+    this.#notifiedSeq = seq;
+    if (this.#ackMode === "notification") this.#evict();
+  }
+
+  /** True while the log can take more output without dropping unacknowledged data. */
+  get hasRoom(): boolean {
+    return this.#retainedBytes < this.#boundBytes;
+  }
+
+  /** Resolves once there is room (immediately if there is). */
+  whenRoom(): Promise<void> {
+    if (this.hasRoom) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** Releases every waiter regardless of room (the process is going away). */
+  releaseWaiters(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Retained chunks with seq > afterSeq, by the reference's `maxBytes` rule (first chunk always). */
+  page(afterSeq: number, maxBytes: number): OutputPage {
+    const chunks: RetainedChunk[] = [];
+    let total = 0;
+    let index = this.#firstIndexAfter(afterSeq);
+    for (; index < this.#chunks.length; index++) {
+      const chunk = this.#chunks[index];
+      if (chunks.length > 0 && total + chunk.size > maxBytes) break;
+      chunks.push(chunk);
+      total += chunk.size;
+      if (total >= maxBytes) break;
+    }
+    return { chunks, droppedBytes: this.#droppedAfter(afterSeq) };
+  }
+
+  /** True when a chunk with seq > afterSeq is retained. */
+  hasChunksAfter(afterSeq: number): boolean {
+    const last = this.#chunks.at(-1);
+    return this.#chunks.length > this.#head && last !== undefined && last.seq > afterSeq;
+  }
+
+  #firstIndexAfter(afterSeq: number): number {
+    let lo = this.#head;
+    let hi = this.#chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#chunks[mid].seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #ackedSeq(): number {
+    return this.#ackMode === "notification" ? Math.max(this.#readCursor, this.#notifiedSeq) : this.#readCursor;
+  }
+
+  #evict(): void {
+    if (this.#retainedBytes >= this.#boundBytes) {
+      const acked = this.#ackedSeq();
+      while (this.#retainedBytes >= this.#boundBytes && this.#head < this.#chunks.length) {
+        const oldest = this.#chunks[this.#head];
+        if (oldest.seq > acked) break;
+        this.#chunks[this.#head] = undefined as unknown as RetainedChunk;
+        this.#head++;
+        this.#retainedBytes -= oldest.size;
+        this.#recordEviction(oldest);
+      }
+      // Compact the array now and then so the dead prefix does not grow forever.
+      if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
+        this.#chunks = this.#chunks.slice(this.#head);
+        this.#head = 0;
+      }
+    }
+    if (this.hasRoom && this.#roomWaiters.length > 0) this.releaseWaiters();
+  }
+
+  #recordEviction(chunk: RetainedChunk): void {
+    this.#evictedSeqs.push(chunk.seq);
+    this.#evictedSizes.push(chunk.size);
+    if (this.#evictedSeqs.length > 200_000) {
+      // Forget the oldest half: reads that far back report what is still known.
+      this.#evictedSeqs = this.#evictedSeqs.slice(100_000);
+      this.#evictedSizes = this.#evictedSizes.slice(100_000);
+    }
+  }
+
+  #droppedAfter(afterSeq: number): number {
+    let dropped = 0;
+    for (let i = this.#evictedSeqs.length - 1; i >= 0 && this.#evictedSeqs[i] > afterSeq; i--) {
+      dropped += this.#evictedSizes[i];
+    }
+    return dropped;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A session's processes, keyed by the client's `processId`: start (with env policy, cwd and spawn
+ * mode), lookup, retention after close, eviction, and shutdown of everything.
+ *
+ * @module
+ */
+import { RpcError } from "../protocol/errors.ts";
+import type { ProcessStartParams } from "../protocol/process.ts";
+import type { NotificationSink } from "../server/context.ts";
+import { buildChildEnv } from "./env_policy.ts";
+import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
+import { spawnChild } from "./spawn_child.ts";
+
+/** Limits and timings for a table. */
+export interface ProcessTableOptions extends Omit<ManagedProcessOptions, "ackMode"> {
+  /** How long a closed process stays readable. */
+  retentionMs: number;
+  /** Entries (running or retained) allowed at once. */
+  maxProcesses: number;
+}
+
+/** The process namespace of one session. */
+export class ProcessTable {
+  readonly #processes = new Map<string, ManagedProcess>();
+  readonly #evictionTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #options: ProcessTableOptions;
+  readonly #sink: NotificationSink;
+
+  constructor(options: ProcessTableOptions, sink: NotificationSink) {
+    this.#options = options;
+    this.#sink = sink;
+  }
+
+  /** Number of entries (running, exited or retained). */
+  get size(): number {
+    return this.#processes.size;
+  }
+
+  /** The entry for `processId`, if not evicted. */
+  get(processId: string): ManagedProcess | undefined {
+    return this.#processes.get(processId);
+  }
+
+  /**
+   * `process/start`. Synchronous up to registration, so a request pipelined right behind the start
+   * always finds the process (there is no observable "starting" state). `wrapper` is a command prefix
+   * (a bubblewrap sandbox) to run the argv under.
+   */
+  start(params: ProcessStartParams, resolveCwd: (cwd: string) => string, wrapper?: string[]): ManagedProcess {
+    const id = params.processId;
+    if (this.#processes.has(id)) throw RpcError.invalidRequest(`process ${id} already exists`);
+    if (params.argv.length === 0) throw RpcError.invalidParams("argv must not be empty");
+    if (this.#processes.size >= this.#options.maxProcesses) {
+      throw RpcError.invalidRequest(
+        `too many processes in this session (limit ${this.#options.maxProcesses}; raise it with --max-processes)`,
+      );
+    }
+    const cwd = resolveCwd(params.cwd);
+    const env = buildChildEnv(params.env, params.envPolicy);
+    const child = spawnChild({ ...params, cwd, env, wrapper });
+    const process = new ManagedProcess(id, child, {
+      ...this.#options,
+      ackMode: params.ackMode ?? "auto",
+      tty: params.tty,
+      sink: this.#sink,
+      onClosed: (p) => this.#scheduleEviction(p),
+    });
+    this.#processes.set(id, process);
+    return process;
+  }
+
+  #scheduleEviction(process: ManagedProcess): void {
+    const timer = setTimeout(() => {
+      this.#evictionTimers.delete(process.id);
+      if (this.#processes.get(process.id) === process) this.#processes.delete(process.id);
+    }, this.#options.retentionMs);
+    Deno.unrefTimer(timer as unknown as number);
+    this.#evictionTimers.set(process.id, timer);
+  }
+
+  /** Ends every process tree and resolves when all are closed. Every shutdown path comes here. */
+  async shutdownAll(options: { immediate?: boolean } = {}): Promise<void> {
+    await Promise.all([...this.#processes.values()].map((p) => p.shutdown(options)));
+    for (const timer of this.#evictionTimers.values()) clearTimeout(timer);
+    this.#evictionTimers.clear();
+    this.#processes.clear();
+  }
+}

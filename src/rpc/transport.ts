@@ -1,0 +1,40 @@
+/**
+ * The contract between a byte/message transport and a JSON-RPC connection. Transports know nothing
+ * about methods; connections know nothing about sockets or pipes.
+ *
+ * @module
+ */
+
+/** What a transport reports to its owner. */
+export interface TransportHandlers {
+  /** One complete incoming message (a JSON text). */
+  onMessage(text: string): void;
+  /** A message that could not be framed or decoded (too large, invalid UTF-8). `prefix` helps recover its id. */
+  onFramingError(reason: string, prefix: string): void;
+  /** The transport closed (peer went away, error, or `close()`); called exactly once. */
+  onClose(reason: string): void;
+}
+
+/** A bidirectional, message-oriented transport (one JSON-RPC message per frame or line). */
+export interface MessageTransport {
+  /** Human-readable peer description used in error messages, e.g. `exec-server stdio`. */
+  readonly description: string;
+  /** Starts reading; messages flow to `handlers` until close. */
+  start(handlers: TransportHandlers): void;
+  /** Queues one message. `onWritten` runs once it has been handed to the OS. Dropped after close. */
+  send(text: string, onWritten?: () => void): void;
+  /** Bytes queued but not yet written. */
+  readonly bufferedBytes: number;
+  /** Resolves once the queue is below the low-water mark (immediately when it already is, or when closed). */
+  whenWritable(): Promise<void>;
+  /** Closes the transport; pending writes are flushed best-effort. Idempotent. */
+  close(reason?: string): void;
+  /** True once closed. */
+  readonly isClosed: boolean;
+}
+
+/** Default queue high-water mark: above it producers wait in `whenWritable()`. */
+export const DEFAULT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
+/** Default maximum size of one incoming message: 64 MiB (as the reference's WebSocket limit). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

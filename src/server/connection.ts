@@ -1,0 +1,212 @@
+/**
+ * The server side of one JSON-RPC connection: parse and classify messages, enforce the handshake,
+ * dispatch requests concurrently (a long-poll never delays anything else), and send responses and
+ * notifications through the transport's queue.
+ *
+ * @module
+ */
+import {
+  encodeError,
+  encodeNotification,
+  encodeResult,
+  parseMessage,
+  type RequestId,
+  type RequestMessage,
+  sniffLeadingId,
+} from "../protocol/envelope.ts";
+import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import type { GateFamily } from "../protocol/methods.ts";
+import type { MessageTransport } from "../rpc/transport.ts";
+import { log } from "../util/log.ts";
+import type { NotificationSink } from "./context.ts";
+import type { Session } from "./session.ts";
+
+/** Handshake state of a connection. */
+export type HandshakeState = "new" | "initializing" | "ready" | "closed";
+
+/** A handler's answer when work must follow the response (e.g. streamed body frames). */
+export class FollowUp<R> {
+  constructor(readonly result: R, readonly afterResponse: () => void) {}
+}
+
+/** What the connection needs from the server. */
+export interface ConnectionHost {
+  /** Runs a request whose method exists and whose gate passed; throws RpcError. */
+  dispatch(connection: ServerConnection, request: RequestMessage): Promise<unknown>;
+  /** Looks up a method's gate; `undefined` means unknown method. */
+  gateOf(method: string): GateFamily | undefined;
+  /** The connection closed. */
+  onConnectionClosed(connection: ServerConnection): void;
+}
+
+let nextConnectionId = 1;
+
+/** One client connection. */
+export class ServerConnection {
+  readonly id = nextConnectionId++;
+  readonly transport: MessageTransport;
+  session: Session | null = null;
+  #state: HandshakeState = "new";
+  #abort = new AbortController();
+  readonly #host: ConnectionHost;
+  #inFlight = 0;
+  readonly #closed = Promise.withResolvers<string>();
+
+  /** Notifications to this connection. */
+  readonly notifications: NotificationSink = {
+    notify: (method, params, onWritten) => {
+      if (this.#state === "closed") return false;
+      this.transport.send(encodeNotification(method, params), onWritten);
+      return true;
+    },
+    whenWritable: () => this.transport.whenWritable(),
+  };
+
+  constructor(transport: MessageTransport, host: ConnectionHost) {
+    this.transport = transport;
+    this.#host = host;
+  }
+
+  get state(): HandshakeState {
+    return this.#state;
+  }
+
+  /** Aborts when the connection closes (or is taken over); the reason is what pending requests fail with. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Resolves with the reason once the connection has closed. */
+  get closed(): Promise<string> {
+    return this.#closed.promise;
+  }
+
+  /** Requests being handled right now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.transport.start({
+      onMessage: (text) => this.#onMessage(text),
+      onFramingError: (reason, prefix) =>
+        this.#sendError(sniffLeadingId(prefix), RpcError.invalidRequest(this.#parseError(reason))),
+      onClose: (reason) => this.#onClose(reason),
+    });
+  }
+
+  /** Moves the handshake forward after a successful `initialize`. */
+  markInitializing(session: Session): void {
+    this.session = session;
+    this.#state = "initializing";
+  }
+
+  /**
+   * Fails every pending request with `error` (sent as their responses), then closes once the responses
+   * are written. Used when another connection takes the session over.
+   */
+  evict(error: RpcError): void {
+    if (this.#state === "closed") return;
+    this.#abort.abort(error);
+    // Pending handlers reject in the next microtasks; close after their errors are queued.
+    setTimeout(() => this.transport.close("session resumed by another connection"), 0);
+  }
+
+  /** Closes the connection. */
+  close(reason = "closed by server"): void {
+    this.transport.close(reason);
+  }
+
+  #parseError(reason: string): string {
+    const websocket = this.transport.description.startsWith("exec-server websocket");
+    return `failed to parse ${
+      websocket ? "websocket " : ""
+    }JSON-RPC message from ${this.transport.description}: ${reason}`;
+  }
+
+  #onMessage(text: string): void {
+    const outcome = parseMessage(text);
+    if (!outcome.ok) {
+      this.#sendError(null, RpcError.invalidRequest(this.#parseError(outcome.reason)));
+      return;
+    }
+    const message = outcome.message;
+    switch (message.kind) {
+      case "request":
+        this.#handleRequest(message);
+        return;
+      case "notification":
+        if (message.method === "initialized") {
+          if (this.#state === "initializing") this.#state = "ready";
+          else if (this.#state === "new") {
+            log.warn(`connection ${this.id}: ignoring 'initialized' sent before 'initialize'`);
+          }
+        } else {
+          log.info(`connection ${this.id}: ignoring unknown notification '${message.method}'`);
+        }
+        return;
+      case "response":
+        log.info(
+          `connection ${this.id}: ignoring unexpected client response for id ${JSON.stringify(message.id)}`,
+        );
+        return;
+    }
+  }
+
+  async #handleRequest(request: RequestMessage): Promise<void> {
+    this.#inFlight++;
+    try {
+      const gate = this.#host.gateOf(request.method);
+      if (gate === undefined) throw RpcError.methodNotFound(request.method);
+      const result = await this.#host.dispatch(this, request);
+      if (result instanceof FollowUp) {
+        this.#sendResult(request.id, result.result);
+        result.afterResponse();
+      } else {
+        this.#sendResult(request.id, result);
+      }
+    } catch (error) {
+      this.#sendError(request.id, toRpcError(error));
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  /** The `-32600` gate for a method family, checked after params decoded. */
+  checkGate(gate: GateFamily): void {
+    if (gate === null) return;
+    if (this.#state === "new") {
+      throw RpcError.invalidRequest(`client must call initialize before using ${gate} methods`);
+    }
+    if (this.#state === "initializing") {
+      throw RpcError.invalidRequest(`client must send initialized before using ${gate} methods`);
+    }
+  }
+
+  #sendResult(id: RequestId, result: unknown): void {
+    if (this.#state === "closed") return;
+    this.transport.send(encodeResult(id, result));
+  }
+
+  #sendError(id: RequestId | null, error: RpcError): void {
+    if (this.#state === "closed") return;
+    this.transport.send(encodeError(id, error.toJSON()));
+  }
+
+  #onClose(reason: string): void {
+    if (this.#state === "closed") return;
+    log.info(`connection ${this.id} closed: ${reason}`);
+    this.#state = "closed";
+    if (!this.#abort.signal.aborted) {
+      this.#abort.abort(new RpcError(ErrorCode.TransportClosed, "exec-server transport closed"));
+    }
+    this.#host.onConnectionClosed(this);
+    this.#closed.resolve(reason);
+  }
+}
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  log.warn(`internal error: ${(error as Error)?.stack ?? error}`);
+  return RpcError.internal(error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,162 @@
+/**
+ * The runtime-neutral server core: sessions, connections and method dispatch. Transport adapters
+ * (stdio, WebSocket) hand it a {@link MessageTransport}; it never touches sockets or pipes itself.
+ *
+ * @module
+ */
+import { loginShell } from "../environment/login_shell.ts";
+import { parseAbsolutePath } from "../fs/paths.ts";
+import type { RequestMessage } from "../protocol/envelope.ts";
+import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import { EnvironmentInfo, type GateFamily, Initialize, type RequestType } from "../protocol/methods.ts";
+import { decodeParams } from "../protocol/schema.ts";
+import type { MessageTransport } from "../rpc/transport.ts";
+import { log } from "../util/log.ts";
+import { type ConnectionHost, ServerConnection } from "./connection.ts";
+import { MethodTable, type RequestContext } from "./method_table.ts";
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.ts";
+import { registerProcessMethods } from "./process_methods.ts";
+import { registerHttpMethods } from "./http_methods.ts";
+import { registerFsMethods } from "./fs_methods.ts";
+import { Session } from "./session.ts";
+
+/** Resolves `process/start.cwd`: a native path or `file:` URI; a relative path resolves against our cwd, as in 0.140.0. */
+export function resolveProcessCwd(cwd: string): string {
+  if (cwd !== "" && !cwd.startsWith("/") && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(cwd)) {
+    return `${Deno.cwd()}/${cwd}`;
+  }
+  return parseAbsolutePath(cwd);
+}
+
+/** An exec-server: accepts connections, owns sessions, and shuts everything down in one place. */
+export class ExecServer implements ConnectionHost {
+  readonly options: ServerOptions;
+  readonly methods = new MethodTable();
+  readonly #sessions = new Map<string, Session>();
+  readonly #connections = new Set<ServerConnection>();
+  #shutdown: Promise<void> | null = null;
+  readonly #closeHttp: (connection: ServerConnection) => void;
+
+  constructor(options: Partial<ServerOptions> = {}) {
+    this.options = { ...DEFAULT_SERVER_OPTIONS, ...options };
+    registerProcessMethods(this.methods, { resolveCwd: resolveProcessCwd });
+    this.methods.register(EnvironmentInfo, () => ({ shell: loginShell() }));
+    registerFsMethods(this.methods);
+    this.#closeHttp = registerHttpMethods(this.methods, this.options);
+  }
+
+  /** Live sessions (attached or detached). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** A session by id (for tests and diagnostics). */
+  session(id: string): Session | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /** Serves one new connection over `transport`. */
+  accept(transport: MessageTransport): ServerConnection {
+    const connection = new ServerConnection(transport, this);
+    if (this.#shutdown) {
+      transport.close("server is shutting down");
+      return connection;
+    }
+    this.#connections.add(connection);
+    connection.start();
+    return connection;
+  }
+
+  gateOf(method: string): GateFamily | undefined {
+    return this.methods.get(method)?.descriptor.gate ?? (method === Initialize.method ? null : undefined);
+  }
+
+  async dispatch(connection: ServerConnection, request: RequestMessage): Promise<unknown> {
+    if (request.method === Initialize.method) return this.#initialize(connection, request.params);
+    const entry = this.methods.get(request.method)!;
+    const params = decodeRequestParams(entry.descriptor, request.params);
+    connection.checkGate(entry.descriptor.gate);
+    const ctx: RequestContext = {
+      connection,
+      session: connection.session!,
+      signal: connection.signal,
+      notifications: connection.notifications,
+    };
+    return await entry.handler(params, ctx);
+  }
+
+  #initialize(connection: ServerConnection, rawParams: unknown): { sessionId: string } {
+    const params = decodeParams(Initialize.params, rawParams, Initialize.paramsTypeName!);
+    if (connection.state !== "new") {
+      throw RpcError.invalidRequest("initialize may only be sent once per connection");
+    }
+    const session = params.resumeSessionId != null
+      ? this.#resume(connection, params.resumeSessionId)
+      : this.#createSession();
+    session.attach(connection);
+    connection.markInitializing(session);
+    return { sessionId: session.id };
+  }
+
+  #createSession(): Session {
+    if (this.#sessions.size >= this.options.maxSessions) {
+      throw RpcError.invalidRequest(
+        `too many sessions (limit ${this.options.maxSessions}; raise it with --max-sessions)`,
+      );
+    }
+    const session = new Session(crypto.randomUUID(), this.options, (s) => this.#sessions.delete(s.id));
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  #resume(connection: ServerConnection, id: string): Session {
+    const session = this.#sessions.get(id);
+    if (!session || session.expired) throw RpcError.invalidRequest(`unknown session id ${id}`);
+    const previous = session.owner;
+    if (previous instanceof ServerConnection && previous !== connection && previous.state !== "closed") {
+      if (this.options.resumeAttached === "reject") {
+        throw RpcError.invalidRequest(`session ${id} is already attached to another connection`);
+      }
+      // Takeover: the old link is probably half-open; its pending long-polls fail and it is closed.
+      log.info(`session ${id} taken over by connection ${connection.id} from connection ${previous.id}`);
+      previous.evict(
+        new RpcError(ErrorCode.InvalidRequest, "session has been resumed by another connection"),
+      );
+    }
+    return session;
+  }
+
+  onConnectionClosed(connection: ServerConnection): void {
+    this.#connections.delete(connection);
+    this.#closeHttp(connection);
+    connection.session?.detach(connection);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close every connection, terminate every session's process trees
+   * (SIGTERM, then SIGKILL after the grace), and resolve when all are gone.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      for (const connection of this.#connections) connection.close("server shutting down");
+      await Promise.all([...this.#sessions.values()].map((session) => session.expire()));
+    })();
+    return this.#shutdown;
+  }
+}
+
+/** Decodes params by the descriptor, including the unit-params rule of `environment/info`. */
+function decodeRequestParams(descriptor: RequestType<unknown, unknown>, params: unknown): unknown {
+  if (descriptor.paramsTypeName !== null) {
+    return decodeParams(descriptor.params, params, descriptor.paramsTypeName);
+  }
+  if (params === undefined || params === null) return null;
+  if (typeof params === "object" && !Array.isArray(params) && Object.keys(params).length === 0) return null;
+  const kind = Array.isArray(params) ? "sequence" : typeof params === "object" ? "map" : typeof params;
+  throw RpcError.invalidParams(`invalid type: ${kind}, expected unit`);
+}

@@ -1,0 +1,55 @@
+/**
+ * Server tunables with their defaults. Every limit is configurable from the CLI.
+ *
+ * @module
+ */
+
+/** What a server instance is allowed to do and how long it keeps things. */
+export interface ServerOptions {
+  /** How long a closed process stays readable before eviction. */
+  retentionMs: number;
+  /** Bound on each process's retained output (decoded bytes). */
+  retainBytes: number;
+  /** SIGTERM-to-SIGKILL grace when terminating a process tree. */
+  terminateGraceMs: number;
+  /** How long `exited` waits for a child's pipes to drain. */
+  exitDrainMs: number;
+  /** How long a detached session lives before its processes are terminated. */
+  sessionTtlMs: number;
+  /** Resume of an attached session: take it over (default) or reject as 0.140.0 does. */
+  resumeAttached: "takeover" | "reject";
+  /** Largest incoming message. */
+  maxMessageBytes: number;
+  /** Processes (running or retained) per session. */
+  maxProcessesPerSession: number;
+  /** Sessions alive at once (attached or detached). */
+  maxSessions: number;
+  /** WebSocket connections open at once. */
+  maxConnections: number;
+  /** WebSocket: ping interval and pong deadline, seconds (0 disables). */
+  wsPingTimeoutSec: number;
+  /** Browser origins allowed to open a WebSocket (none by default). */
+  allowedOrigins: string[];
+  /** `http/request` switched off. */
+  httpDisabled: boolean;
+  /** When set, `http/request` may only reach these hosts. */
+  httpAllowHosts: string[] | null;
+}
+
+/** Defaults (see README "Configuration"). */
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+  retentionMs: 30_000,
+  retainBytes: 8 * 1024 * 1024,
+  terminateGraceMs: 2_000,
+  exitDrainMs: 100,
+  sessionTtlMs: 30_000,
+  resumeAttached: "takeover",
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxProcessesPerSession: 1024,
+  maxSessions: 1024,
+  maxConnections: 512,
+  wsPingTimeoutSec: 30,
+  allowedOrigins: [],
+  httpDisabled: false,
+  httpAllowHosts: null,
+};

@@ -1,0 +1,82 @@
+/**
+ * `process/*` handlers: thin adapters from validated params to the session's process table.
+ *
+ * @module
+ */
+import { RpcError } from "../protocol/errors.ts";
+import {
+  ProcessCloseStdin,
+  ProcessRead,
+  ProcessResize,
+  ProcessSignal,
+  ProcessStart,
+  ProcessTerminate,
+  ProcessWrite,
+} from "../protocol/methods.ts";
+import type { ProcessTable } from "../process/process_table.ts";
+import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
+import type { MethodTable } from "./method_table.ts";
+
+/** Options the process methods need from the server. */
+export interface ProcessMethodOptions {
+  /** Turns `cwd` (native path, `file:` URI, or relative) into a native path. */
+  resolveCwd(cwd: string): string;
+}
+
+function requireProcess(table: ProcessTable, processId: string) {
+  const process = table.get(processId);
+  if (process) return process;
+  throw RpcError.invalidRequest(`unknown process id ${processId}`);
+}
+
+/** Strict base64 for params: a bad payload is -32602 with the Rust crate's text, as in the reference. */
+export function decodeParamBase64(text: string): Uint8Array {
+  try {
+    return decodeBase64(text);
+  } catch (error) {
+    if (error instanceof Base64DecodeError) throw RpcError.invalidParams(error.message);
+    throw error;
+  }
+}
+
+/** Registers every `process/*` method. */
+export function registerProcessMethods(methods: MethodTable, options: ProcessMethodOptions): void {
+  methods
+    .register(ProcessStart, (params, { session }) => {
+      session.processes.start(params, options.resolveCwd);
+      return { processId: params.processId };
+    })
+    .register(
+      ProcessRead,
+      (params, { session, signal }) =>
+        requireProcess(session.processes, params.processId).read(
+          params.afterSeq ?? 0,
+          params.maxBytes ?? Number.POSITIVE_INFINITY,
+          params.waitMs ?? 0,
+          signal,
+        ),
+    )
+    .register(ProcessWrite, async (params, { session }) => {
+      const bytes = decodeParamBase64(params.chunk);
+      const process = session.processes.get(params.processId);
+      if (!process) return { status: "unknownProcess" } as const;
+      return { status: await process.write(bytes) };
+    })
+    .register(ProcessSignal, (params, { session }) => {
+      session.processes.get(params.processId)?.signal(params.signal);
+      return {};
+    })
+    .register(ProcessTerminate, (params, { session }) => {
+      const process = session.processes.get(params.processId);
+      return { running: process ? process.terminate() : false };
+    })
+    .register(ProcessResize, (params, { session }) => {
+      requireProcess(session.processes, params.processId).resize(params.rows, params.cols);
+      return {};
+    })
+    .register(ProcessCloseStdin, async (params, { session }) => {
+      const process = session.processes.get(params.processId);
+      if (!process) return { status: "unknownProcess" } as const;
+      return { status: await process.closeStdin() };
+    });
+}

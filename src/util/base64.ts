@@ -1,0 +1,123 @@
+/**
+ * Strict standard base64 (RFC 4648 §4, `+/`, canonical `=` padding), as the Rust `base64` crate's
+ * `STANDARD` engine decodes it: no whitespace, no URL-safe alphabet, no missing or extra padding, no
+ * non-zero trailing bits. Valid input takes the fast native path (`Uint8Array.fromBase64`); only invalid
+ * input is scanned byte by byte, to produce the crate's exact error text.
+ *
+ * @module
+ */
+
+// Native TC39 base64 (present in Deno 2.9) is not yet in the TypeScript lib typings.
+const NativeU8 = Uint8Array as unknown as {
+  fromBase64(
+    s: string,
+    options?: { lastChunkHandling?: "loose" | "strict" | "stop-before-partial" },
+  ): Uint8Array;
+};
+type SetFromBase64 = (this: Uint8Array, s: string) => { read: number; written: number };
+const setFromBase64 = (Uint8Array.prototype as unknown as { setFromBase64: SetFromBase64 }).setFromBase64;
+
+/** Invalid base64; the message is the Rust `base64::DecodeError` display text (`Invalid symbol 33, offset 0.`). */
+export class Base64DecodeError extends Error {
+  override name = "Base64DecodeError";
+}
+
+const CANONICAL = /^[A-Za-z0-9+/]*={0,2}$/;
+const PAD = 61; // "="
+
+function isAlphabet(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+}
+
+function symbolValue(c: number): number {
+  if (c >= 65 && c <= 90) return c - 65;
+  if (c >= 97 && c <= 122) return c - 71;
+  if (c >= 48 && c <= 57) return c + 4;
+  return c === 43 ? 62 : 63;
+}
+
+/**
+ * The Rust crate's error text for `input`, or `null` when it is valid. Valid input is checked with a
+ * regex and the native decoder; invalid input is re-scanned as UTF-8 bytes, as the crate sees it.
+ */
+export function base64Error(input: string): string | null {
+  const len = input.length;
+  if (len % 4 === 0 && CANONICAL.test(input)) {
+    if (len === 0) return null;
+    // Only the last quad can carry non-zero trailing bits.
+    try {
+      NativeU8.fromBase64(input.slice(len - 4), { lastChunkHandling: "strict" });
+      return null;
+    } catch {
+      // fall through to the exact scan
+    }
+  }
+  return scanError(new TextEncoder().encode(input));
+}
+
+/** Mirrors `base64::engine::general_purpose::decode_helper` with canonical padding and no trailing bits. */
+function scanError(input: Uint8Array): string | null {
+  const len = input.length;
+  const rem = len % 4;
+  // The crate reports an invalid trailing byte (like a newline) first, as a convenience.
+  if (rem === 1) {
+    const last = input[len - 1];
+    if (last !== PAD && !isAlphabet(last)) return `Invalid symbol ${last}, offset ${len - 1}.`;
+  }
+  // Complete quads before the suffix: any non-alphabet byte (including "=") is invalid.
+  const suffixStart = rem > 0 ? len - rem : Math.max(0, len - 4);
+  for (let i = 0; i < suffixStart; i++) {
+    if (!isAlphabet(input[i])) return `Invalid symbol ${input[i]}, offset ${i}.`;
+  }
+  // The suffix (at most 4 bytes), as the crate's `decode_suffix` checks it.
+  let morsels = 0;
+  let padding = 0;
+  let firstPad = -1;
+  let lastSymbol = 0;
+  for (let i = suffixStart; i < len; i++) {
+    const c = input[i];
+    if (c === PAD) {
+      if (i - suffixStart < 2) return `Invalid symbol ${c}, offset ${i}.`;
+      if (padding === 0) firstPad = i;
+      padding++;
+      continue;
+    }
+    if (padding > 0) return `Invalid symbol ${PAD}, offset ${firstPad}.`;
+    if (!isAlphabet(c)) return `Invalid symbol ${c}, offset ${i}.`;
+    lastSymbol = c;
+    morsels++;
+  }
+  if (len > 0 && morsels < 2) return `Invalid input length: ${suffixStart + morsels}`;
+  if ((padding + morsels) % 4 !== 0) return "Invalid padding";
+  const spareBits = (morsels * 6) % 8; // 2 symbols -> 4 unused bits, 3 -> 2
+  if (spareBits > 0 && (symbolValue(lastSymbol) & ((1 << spareBits) - 1)) !== 0) {
+    return `Invalid last symbol ${lastSymbol}, offset ${suffixStart + morsels - 1}.`;
+  }
+  return null;
+}
+
+/** Decodes strict standard base64; throws {@link Base64DecodeError} with the Rust crate's message. */
+export function decodeBase64(input: string): Uint8Array {
+  const error = base64Error(input);
+  if (error !== null) throw new Base64DecodeError(error);
+  return NativeU8.fromBase64(input);
+}
+
+/**
+ * Decodes already-validated base64 piece by piece (each piece a multiple of 4 characters) into one
+ * reused buffer, so a large payload is never held decoded all at once. Each yielded view is valid only
+ * until the next one. Call {@link base64Error} first.
+ */
+export function* decodeBase64Chunks(input: string, charsPerChunk = 4 * 1024 * 1024): Generator<Uint8Array> {
+  const step = Math.max(4, charsPerChunk - (charsPerChunk % 4));
+  const buffer = new Uint8Array(Math.min(step, input.length) / 4 * 3);
+  for (let i = 0; i < input.length; i += step) {
+    const { written } = setFromBase64.call(buffer, input.slice(i, i + step));
+    yield buffer.subarray(0, written);
+  }
+}
+
+/** Standard base64 with padding. */
+export function encodeBase64(bytes: Uint8Array): string {
+  return (bytes as unknown as { toBase64(): string }).toBase64();
+}
