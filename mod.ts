@@ -19,7 +19,11 @@ export * from "./src/protocol/mod.ts";
 /** The server core and its transport adapters. */
 export { ExecServer } from "./src/server/exec_server.ts";
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./src/server/options.ts";
-export { listenWebSocket, type WebSocketListener, type WebSocketListenerOptions } from "./src/server/websocket_listener.ts";
+export {
+  listenWebSocket,
+  type WebSocketListener,
+  type WebSocketListenerOptions,
+} from "./src/server/websocket_listener.ts";
 export { serveStdio } from "./src/server/stdio_server.ts";
 export { type ListenTarget, parseListenUrl } from "./src/server/listen_url.ts";
 

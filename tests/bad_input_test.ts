@@ -9,17 +9,77 @@ const CASES: [string, string, unknown, number | null, RegExp][] = [
   ["an empty batch", "[]", -1, -32600, /batch must not be empty/],
   ["a batch", '[{"id":1,"method":"environment/info"}]', -1, -32600, /batches are not supported/],
   ["no method, no result", '{"jsonrpc":"2.0"}', -1, -32600, /did not match any variant/],
-  ["unknown method", '{"id":"u1","method":"bogus/method"}', "u1", -32601, /exec-server stub does not implement `bogus\/method` yet/],
+  [
+    "unknown method",
+    '{"id":"u1","method":"bogus/method"}',
+    "u1",
+    -32601,
+    /exec-server stub does not implement `bogus\/method` yet/,
+  ],
   ["empty method", '{"id":2,"method":""}', 2, -32601, /does not implement `` yet/],
-  ["params of the wrong type", '{"id":3,"method":"process/read","params":"x"}', 3, -32602, /expected struct ReadParams/],
-  ["missing params", '{"id":4,"method":"process/start"}', 4, -32602, /invalid type: null, expected struct ExecParams/],
-  ["a wrong field type", '{"id":5,"method":"process/read","params":{"processId":1}}', 5, -32602, /invalid type: integer `1`, expected a string for field `processId`/],
-  ["a fractional u64", '{"id":6,"method":"process/read","params":{"processId":"p","waitMs":1.5}}', 6, -32602, /invalid number/],
-  ["invalid base64", '{"id":7,"method":"process/write","params":{"processId":"p","chunk":"a b"}}', 7, -32602, /Invalid symbol 32, offset 1\./],
-  ["empty argv", '{"id":8,"method":"process/start","params":{"processId":"p","argv":[],"cwd":"/tmp","env":{},"tty":false}}', 8, -32602, /argv must not be empty/],
-  ["environment/info with params", '{"id":9,"method":"environment/info","params":{"x":1}}', 9, -32602, /invalid type: map, expected unit/],
-  ["a relative fs path", '{"id":10,"method":"fs/readFile","params":{"path":"rel.txt"}}', 10, -32602, /path is not absolute: rel.txt/],
-  ["a huge integer id echoed exactly", '{"id":9223372036854775807,"method":"nope"}', "9223372036854775807", -32601, /nope/],
+  [
+    "params of the wrong type",
+    '{"id":3,"method":"process/read","params":"x"}',
+    3,
+    -32602,
+    /expected struct ReadParams/,
+  ],
+  [
+    "missing params",
+    '{"id":4,"method":"process/start"}',
+    4,
+    -32602,
+    /invalid type: null, expected struct ExecParams/,
+  ],
+  [
+    "a wrong field type",
+    '{"id":5,"method":"process/read","params":{"processId":1}}',
+    5,
+    -32602,
+    /invalid type: integer `1`, expected a string for field `processId`/,
+  ],
+  [
+    "a fractional u64",
+    '{"id":6,"method":"process/read","params":{"processId":"p","waitMs":1.5}}',
+    6,
+    -32602,
+    /invalid number/,
+  ],
+  [
+    "invalid base64",
+    '{"id":7,"method":"process/write","params":{"processId":"p","chunk":"a b"}}',
+    7,
+    -32602,
+    /Invalid symbol 32, offset 1\./,
+  ],
+  [
+    "empty argv",
+    '{"id":8,"method":"process/start","params":{"processId":"p","argv":[],"cwd":"/tmp","env":{},"tty":false}}',
+    8,
+    -32602,
+    /argv must not be empty/,
+  ],
+  [
+    "environment/info with params",
+    '{"id":9,"method":"environment/info","params":{"x":1}}',
+    9,
+    -32602,
+    /invalid type: map, expected unit/,
+  ],
+  [
+    "a relative fs path",
+    '{"id":10,"method":"fs/readFile","params":{"path":"rel.txt"}}',
+    10,
+    -32602,
+    /path is not absolute: rel.txt/,
+  ],
+  [
+    "a huge integer id echoed exactly",
+    '{"id":9223372036854775807,"method":"nope"}',
+    "9223372036854775807",
+    -32601,
+    /nope/,
+  ],
   ["a string id", '{"id":"","method":"nope"}', "", -32601, /nope/],
   ["a negative id", '{"id":-5,"method":"nope"}', -5, -32601, /nope/],
   ["an unknown notification", '{"method":"bogus/notification"}', undefined, null, /./],
@@ -63,12 +123,32 @@ for (const transport of TRANSPORTS) {
         assert.equal(reply.error?.code, -32600, `${method}: ${JSON.stringify(reply)}`);
         assert.match(reply.error!.message, expected);
       };
-      await gate("environment/info", null, /^client must call initialize before using environment info methods$/);
-      await gate("process/read", { processId: "p" }, /^client must call initialize before using exec methods$/);
-      await gate("fs/getMetadata", { path: "/" }, /^client must call initialize before using filesystem methods$/);
-      await gate("http/request", { method: "GET", url: "http://127.0.0.1:1/", requestId: "r" }, /before using http methods/);
+      await gate(
+        "environment/info",
+        null,
+        /^client must call initialize before using environment info methods$/,
+      );
+      await gate(
+        "process/read",
+        { processId: "p" },
+        /^client must call initialize before using exec methods$/,
+      );
+      await gate(
+        "fs/getMetadata",
+        { path: "/" },
+        /^client must call initialize before using filesystem methods$/,
+      );
+      await gate(
+        "http/request",
+        { method: "GET", url: "http://127.0.0.1:1/", requestId: "r" },
+        /before using http methods/,
+      );
       await peer.call("initialize", { clientName: "t" });
-      await gate("fs/getMetadata", { path: "/" }, /^client must send initialized before using filesystem methods$/);
+      await gate(
+        "fs/getMetadata",
+        { path: "/" },
+        /^client must send initialized before using filesystem methods$/,
+      );
       await gate("initialize", { clientName: "t" }, /^initialize may only be sent once per connection$/);
       peer.notify("initialized");
       assert.equal((await peer.call("fs/getMetadata", { path: "/" })).isDirectory, true);

@@ -7,7 +7,13 @@
 import { join } from "node:path";
 import { codexBinary, type CodexVersion } from "./codex/fetch_codex.ts";
 import { runCodexTurn, type Selection, type ServerUnderTest } from "./codex/harness.ts";
-import { assertBasicScenario, assertFullScenario, basicScenario, fullScenario, randomToken } from "./codex/scenarios.ts";
+import {
+  assertBasicScenario,
+  assertFullScenario,
+  basicScenario,
+  fullScenario,
+  randomToken,
+} from "./codex/scenarios.ts";
 import { SERVER_ARGV, startWebSocketServer } from "./support/servers.ts";
 
 type Scenario = "basic" | "full";
@@ -23,11 +29,16 @@ async function turn(
   const work = join(root, "work");
   await Deno.mkdir(work);
   const serverTag = `ours-${randomToken()}`;
-  const wsServer = transport === "websocket" ? await startWebSocketServer([], { SERVER_TAG: serverTag }) : null;
+  const wsServer = transport === "websocket"
+    ? await startWebSocketServer([], { SERVER_TAG: serverTag })
+    : null;
   try {
-    const server: ServerUnderTest = wsServer
-      ? { kind: "websocket", url: wsServer.url! }
-      : { kind: "stdio", program: SERVER_ARGV[0], args: [...SERVER_ARGV.slice(1), "--listen", "stdio"], env: { SERVER_TAG: serverTag } };
+    const server: ServerUnderTest = wsServer ? { kind: "websocket", url: wsServer.url! } : {
+      kind: "stdio",
+      program: SERVER_ARGV[0],
+      args: [...SERVER_ARGV.slice(1), "--listen", "stdio"],
+      env: { SERVER_TAG: serverTag },
+    };
     const token = randomToken();
     const steps = scenario === "basic" ? basicScenario(token, work) : fullScenario(token, work, work);
     const result = await runCodexTurn({ codex, server, selection, steps, workDir: work, timeoutMs: 90_000 });
@@ -56,9 +67,11 @@ Deno.test("codex 0.140.0 runs the basic turn through our server over websocket (
 Deno.test("codex 0.140.0 runs the full turn (tty, write_stdin, apply_patch, view_image) through our server over websocket", () =>
   turn("0.140.0", "websocket", "full"));
 
-Deno.test("codex 0.140.0 runs the full turn through our server over stdio", () => turn("0.140.0", "stdio", "full"));
+Deno.test("codex 0.140.0 runs the full turn through our server over stdio", () =>
+  turn("0.140.0", "stdio", "full"));
 
 Deno.test("codex 0.169.0 runs the basic turn through our server over websocket", () =>
   turn("0.169.0", "websocket", "basic"));
 
-Deno.test("codex 0.169.0 runs the full turn through our server over stdio", () => turn("0.169.0", "stdio", "full"));
+Deno.test("codex 0.169.0 runs the full turn through our server over stdio", () =>
+  turn("0.169.0", "stdio", "full"));

@@ -86,7 +86,13 @@ Deno.test("envPolicy set re-adds excluded names, then includeOnly filters set va
 Deno.test("envPolicy overlay env is applied last and never filtered", () => {
   const env = buildChildEnv(
     { ENV_SECRET: "e", PATH: "/custom", OV: "overlay", O2: "b" },
-    policy({ inherit: "none", ignoreDefaultExcludes: false, exclude: ["PATH"], set: { S1: "a", OV: "policy" }, includeOnly: ["S1", "OV"] }),
+    policy({
+      inherit: "none",
+      ignoreDefaultExcludes: false,
+      exclude: ["PATH"],
+      set: { S1: "a", OV: "policy" },
+      includeOnly: ["S1", "OV"],
+    }),
     SERVER_ENV,
   );
   assert.deepEqual(env, { S1: "a", OV: "overlay", ENV_SECRET: "e", PATH: "/custom", O2: "b" });
@@ -100,7 +106,13 @@ Deno.test("process/start applies envPolicy from the server's own environment", a
       cwd: "/tmp",
       env: { FROM_CLIENT: "c" },
       tty: false,
-      envPolicy: { inherit: "core", ignoreDefaultExcludes: false, exclude: [], set: { SET_ONE: "1" }, includeOnly: [] },
+      envPolicy: {
+        inherit: "core",
+        ignoreDefaultExcludes: false,
+        exclude: [],
+        set: { SET_ONE: "1" },
+        includeOnly: [],
+      },
     });
     const lines = outputText(await peer.waitClosed("env")).trim().split("\n").sort();
     const names = lines.map((l) => l.split("=")[0]);

@@ -66,7 +66,9 @@ for (const transport of TRANSPORTS) {
         status: "accepted",
       });
       await peer.until(() => outputText(peer.processEvents("w")) === "hello\n", "echoed stdin");
-      assert.deepEqual(await peer.call("process/write", { processId: "w", chunk: "" }), { status: "accepted" });
+      assert.deepEqual(await peer.call("process/write", { processId: "w", chunk: "" }), {
+        status: "accepted",
+      });
       await peer.call("process/start", start("nostdin", "sleep 5"));
       assert.deepEqual(await peer.call("process/write", { processId: "nostdin", chunk: textb64("x") }), {
         status: "stdinClosed",
@@ -121,7 +123,10 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/signal interrupts; unknown signals are -32602 naming the allowed ones`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("s", "trap 'echo caught; exit 9' INT; echo ready; while :; do sleep 0.05; done"));
+      await peer.call(
+        "process/start",
+        start("s", "trap 'echo caught; exit 9' INT; echo ready; while :; do sleep 0.05; done"),
+      );
       await peer.until(() => outputText(peer.processEvents("s")).includes("ready"), "ready");
       assert.deepEqual(await peer.call("process/signal", { processId: "s", signal: "interrupt" }), {});
       const events = await peer.waitClosed("s");
@@ -131,7 +136,8 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(await peer.call("process/signal", { processId: "ghost", signal: "kill" }), {});
       await assert.rejects(
         peer.call("process/signal", { processId: "s", signal: "explode" }),
-        (e: ReplyError) => e.code === -32602 && /unknown variant `explode`, expected one of `interrupt`/.test(e.message),
+        (e: ReplyError) =>
+          e.code === -32602 && /unknown variant `explode`, expected one of `interrupt`/.test(e.message),
       );
     });
   });
@@ -140,12 +146,24 @@ for (const transport of TRANSPORTS) {
     await withPeer(transport, async (peer) => {
       const cases: [Record<string, unknown>, number, RegExp][] = [
         [start("e1", "true", { argv: [] }), -32602, /^argv must not be empty$/],
-        [{ ...start("e2", "true"), argv: ["definitely-not-a-program-xyz"] }, -32603, /No such file or directory \(os error 2\)/],
-        [{ ...start("e3", "true"), cwd: "/nonexistent-dir-xyz" }, -32603, /No such file or directory \(os error 2\)/],
+        [
+          { ...start("e2", "true"), argv: ["definitely-not-a-program-xyz"] },
+          -32603,
+          /No such file or directory \(os error 2\)/,
+        ],
+        [
+          { ...start("e3", "true"), cwd: "/nonexistent-dir-xyz" },
+          -32603,
+          /No such file or directory \(os error 2\)/,
+        ],
         [{ ...start("e4", "true"), argv: [""] }, -32603, /missing program for pipe spawn/],
         [{ ...start("e5", "true"), argv: ["/etc/passwd"] }, -32603, /Permission denied \(os error 13\)/],
         [{ processId: "e6", argv: ["true"], cwd: "/tmp", tty: false }, -32602, /missing field `env`/],
-        [{ processId: 5, argv: ["true"], cwd: "/tmp", env: {}, tty: false }, -32602, /invalid type: integer `5`, expected a string/],
+        [
+          { processId: 5, argv: ["true"], cwd: "/tmp", env: {}, tty: false },
+          -32602,
+          /invalid type: integer `5`, expected a string/,
+        ],
         [{ ...start("e8", "true"), tty: null }, -32602, /tty/],
         [{ ...start("e9", "true"), cwd: "relative\u0000" }, -32603, /.+/],
       ];
@@ -155,8 +173,10 @@ for (const transport of TRANSPORTS) {
         assert.match(reply.error!.message, message);
       }
       await peer.call("process/start", start("dup", "sleep 5"));
-      await assert.rejects(peer.call("process/start", start("dup", "true")), (e: ReplyError) =>
-        e.code === -32600 && e.message === "process dup already exists");
+      await assert.rejects(
+        peer.call("process/start", start("dup", "true")),
+        (e: ReplyError) => e.code === -32600 && e.message === "process dup already exists",
+      );
       // A failed spawn frees the id.
       assert.deepEqual(await peer.call("process/start", start("e2", "true")), { processId: "e2" });
       await peer.call("process/terminate", { processId: "dup" });
@@ -165,10 +185,14 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/read of an unknown process is -32600`, async () => {
     await withPeer(transport, async (peer) => {
-      await assert.rejects(peer.call("process/read", { processId: "nope" }), (e: ReplyError) =>
-        e.code === -32600 && e.message === "unknown process id nope");
-      await assert.rejects(peer.call("process/read", { processId: "x", afterSeq: -1 }), (e: ReplyError) =>
-        e.code === -32602 && /invalid number/.test(e.message));
+      await assert.rejects(
+        peer.call("process/read", { processId: "nope" }),
+        (e: ReplyError) => e.code === -32600 && e.message === "unknown process id nope",
+      );
+      await assert.rejects(
+        peer.call("process/read", { processId: "x", afterSeq: -1 }),
+        (e: ReplyError) => e.code === -32602 && /invalid number/.test(e.message),
+      );
     });
   });
 

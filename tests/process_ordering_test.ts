@@ -20,7 +20,11 @@ for (const transport of TRANSPORTS) {
         const events = await peer.waitClosed(id);
         const methods = events.map((e) => e.method);
         assert.deepEqual(methods.slice(-2), ["process/exited", "process/closed"], `${id}: ${methods}`);
-        assert.deepEqual(events.map((e) => e.params.seq), events.map((_, k) => k + 1), "seqs are 1..N in order");
+        assert.deepEqual(
+          events.map((e) => e.params.seq),
+          events.map((_, k) => k + 1),
+          "seqs are 1..N in order",
+        );
         assert.match(outputText(events, "stdout"), /^out-\d+\ntail$/);
       }
     });
@@ -39,24 +43,39 @@ for (const transport of TRANSPORTS) {
         pipeStdin: true,
       });
       await peer.until(() => peer.processEvents("late").some((e) => e.method === "process/exited"), "exited");
-      assert.equal(peer.processEvents("late").some((e) => e.method === "process/closed"), false, "closed too early");
+      assert.equal(
+        peer.processEvents("late").some((e) => e.method === "process/closed"),
+        false,
+        "closed too early",
+      );
       // Now let the background child write after its parent's exit.
       await peer.call("process/write", { processId: "late", chunk: btoa("now\n") });
       const events = await peer.waitClosed("late");
       const exited = events.find((e) => e.method === "process/exited");
-      const late = events.find((e) => e.method === "process/output" && atob(e.params.chunk).includes("late-now"));
+      const late = events.find((e) =>
+        e.method === "process/output" && atob(e.params.chunk).includes("late-now")
+      );
       assert.ok(late, "late output was delivered");
       assert.ok(late.params.seq > exited.params.seq, "late output comes after the exit");
       assert.equal(events.at(-1).method, "process/closed");
       // And it is retained for process/read.
       const read = await peer.call("process/read", { processId: "late" });
-      assert.match(read.chunks.map((c: { chunk: string }) => atob(c.chunk)).join(""), /early\n[\s\S]*late-now/);
+      assert.match(
+        read.chunks.map((c: { chunk: string }) => atob(c.chunk)).join(""),
+        /early\n[\s\S]*late-now/,
+      );
     });
   });
 
   Deno.test(`[${transport}] environment/info is answered while a 2 s long-poll is pending`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", { processId: "slow", argv: ["sleep", "30"], cwd: "/tmp", env: ENV, tty: false });
+      await peer.call("process/start", {
+        processId: "slow",
+        argv: ["sleep", "30"],
+        cwd: "/tmp",
+        env: ENV,
+        tty: false,
+      });
       let longPollDone = false;
       const longPoll = peer.call("process/read", { processId: "slow", waitMs: 2000 }).then((r) => {
         longPollDone = true;

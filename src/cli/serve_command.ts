@@ -5,7 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { ExecServer } from "../server/exec_server.ts";
-import { ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
+import { isLoopback, ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
+import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
 import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 import { listenWebSocket } from "../server/websocket_listener.ts";
@@ -28,6 +29,13 @@ Serves the exec-server JSON-RPC API.
   --max-connections N        WebSocket connections at once (default 512)
   --ws-ping-timeout SECONDS  WebSocket ping interval and pong deadline; 0 disables (default 30)
   --allow-origin ORIGIN      allow WebSocket upgrades from this browser Origin (repeatable)
+  --ws-auth MODE             capability-token: require "Authorization: Bearer <token>" on WebSocket upgrades
+  --ws-token-file PATH       the token (first line of the file) for --ws-auth capability-token
+  --ws-token-sha256 HEX      or only its SHA-256, so the token itself never sits on the host
+  --allow-unauthenticated    allow listening on a non-loopback address without --ws-auth (dangerous)
+  --tls-cert PATH            PEM certificate: serve wss:// (with --tls-key)
+  --tls-key PATH             PEM private key for --tls-cert
+  --max-spawn-rate N         process starts per second per connection (default 1000)
   --disable-http             refuse http/request
   --http-allow-host HOST     let http/request reach only these hosts (repeatable)
   --log-level LEVEL          debug | info | warn | error | silent (default warn)
@@ -47,6 +55,13 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "ws-ping-timeout": { type: "string" },
   "allow-origin": { type: "string", multiple: true },
+  "ws-auth": { type: "string" },
+  "ws-token-file": { type: "string" },
+  "ws-token-sha256": { type: "string" },
+  "allow-unauthenticated": { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "max-spawn-rate": { type: "string" },
   "disable-http": { type: "boolean" },
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
@@ -57,6 +72,10 @@ export interface ServeConfig {
   listen: string;
   options: Partial<ServerOptions>;
   logLevel: LogLevel;
+  /** WebSocket authentication source (resolved to a digest when serving). */
+  auth: { kind: "none" } | { kind: "token-file"; path: string } | { kind: "token-sha256"; hex: string };
+  allowUnauthenticated: boolean;
+  tls: { certFile: string; keyFile: string } | null;
 }
 
 function seconds(name: string, value: string | undefined): number | undefined {
@@ -106,6 +125,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     maxConnections: count("max-connections", values["max-connections"]),
     wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
     allowedOrigins: values["allow-origin"],
+    maxSpawnRate: count("max-spawn-rate", values["max-spawn-rate"]),
     httpDisabled: values["disable-http"],
     httpAllowHosts: values["http-allow-host"],
   };
@@ -113,13 +133,74 @@ export function parseServeArgs(args: string[]): ServeConfig {
     if (options[key] === undefined) delete options[key];
   }
   const listen = values.listen ?? "ws://127.0.0.1:0";
+  let target;
   try {
-    parseListenUrl(listen);
+    target = parseListenUrl(listen);
   } catch (error) {
     if (error instanceof ListenUrlError) throw new UsageError(error.message, SERVE_USAGE);
     throw error;
   }
-  return { listen, options, logLevel };
+  const auth = parseAuth(values["ws-auth"], values["ws-token-file"], values["ws-token-sha256"]);
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key must be given together", SERVE_USAGE);
+  }
+  const tls = values["tls-cert"] ? { certFile: values["tls-cert"], keyFile: values["tls-key"]! } : null;
+  if (target.kind === "websocket") {
+    if (target.secure && !tls) throw new UsageError(`${listen} needs --tls-cert and --tls-key`, SERVE_USAGE);
+    if (!isLoopback(target.hostname) && auth.kind === "none" && !values["allow-unauthenticated"]) {
+      throw new UsageError(
+        `refusing to listen on ${target.hostname} without authentication: anyone who can reach it could run ` +
+          "commands; add --ws-auth capability-token --ws-token-file PATH (or --allow-unauthenticated)",
+        SERVE_USAGE,
+      );
+    }
+  }
+  return {
+    listen,
+    options,
+    logLevel,
+    auth,
+    allowUnauthenticated: values["allow-unauthenticated"] ?? false,
+    tls,
+  };
+}
+
+function parseAuth(mode: string | undefined, tokenFile: string | undefined, tokenSha256: string | undefined) {
+  if (mode === undefined || mode === "none") {
+    if (tokenFile !== undefined || tokenSha256 !== undefined) {
+      throw new UsageError(
+        "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token",
+        SERVE_USAGE,
+      );
+    }
+    return { kind: "none" } as const;
+  }
+  if (mode !== "capability-token") {
+    throw new UsageError(`--ws-auth expects capability-token or none, got \`${mode}\``, SERVE_USAGE);
+  }
+  if ((tokenFile === undefined) === (tokenSha256 === undefined)) {
+    throw new UsageError(
+      "--ws-auth capability-token needs exactly one of --ws-token-file or --ws-token-sha256",
+      SERVE_USAGE,
+    );
+  }
+  if (tokenSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(tokenSha256)) {
+    throw new UsageError("--ws-token-sha256 expects 64 hexadecimal characters", SERVE_USAGE);
+  }
+  return tokenFile !== undefined
+    ? { kind: "token-file", path: tokenFile } as const
+    : { kind: "token-sha256", hex: tokenSha256! } as const;
+}
+
+async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
+  switch (auth.kind) {
+    case "none":
+      return { kind: "none" };
+    case "token-file":
+      return { kind: "capability-token", sha256: await tokenDigestFromFile(auth.path) };
+    case "token-sha256":
+      return { kind: "capability-token", sha256: parseSha256Hex(auth.hex) };
+  }
 }
 
 /** Runs the server until it is told to stop; returns the exit status. */
@@ -135,7 +216,25 @@ export async function runServe(config: ServeConfig): Promise<number> {
     if (target.kind === "stdio") {
       await Promise.race([serveStdio(server), stop.promise]);
     } else {
-      const listener = await listenWebSocket(server, { hostname: target.hostname, port: target.port });
+      const auth = await resolveAuth(config.auth);
+      if (auth.kind === "none" && !isLoopback(target.hostname)) {
+        console.error(
+          `exec-server WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
+            "anyone who can reach this port can run commands as this user",
+        );
+      }
+      const tls = config.tls
+        ? {
+          cert: await Deno.readTextFile(config.tls.certFile),
+          key: await Deno.readTextFile(config.tls.keyFile),
+        }
+        : undefined;
+      const listener = await listenWebSocket(server, {
+        hostname: target.hostname,
+        port: target.port,
+        auth,
+        tls,
+      });
       await writeStdoutLine(listener.url);
       await stop.promise;
       await listener.close();

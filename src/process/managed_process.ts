@@ -308,7 +308,11 @@ export class ManagedProcess {
     } catch (error) {
       try {
         Deno.kill(this.pid, SIGNAL_NAMES[name]);
-      } catch {
+      } catch (second) {
+        // ESRCH: the root has already exited and been reaped, but `exited` is not recorded yet
+        // (it waits up to exitDrainMs for the pipes, e.g. held by a `setsid` descendant). The
+        // process is gone, so this is the "already exited" no-op, not an internal error.
+        if (second instanceof Deno.errors.NotFound) return;
         throw RpcError.internal(`failed to signal process: ${(error as Error).message}`);
       }
     }

@@ -138,7 +138,9 @@ export class OutputLog {
   }
 
   #ackedSeq(): number {
-    return this.#ackMode === "notification" ? Math.max(this.#readCursor, this.#notifiedSeq) : this.#readCursor;
+    return this.#ackMode === "notification"
+      ? Math.max(this.#readCursor, this.#notifiedSeq)
+      : this.#readCursor;
   }
 
   #evict(): void {

@@ -39,7 +39,10 @@ export class ExecServer implements ConnectionHost {
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...DEFAULT_SERVER_OPTIONS, ...options };
-    registerProcessMethods(this.methods, { resolveCwd: resolveProcessCwd });
+    registerProcessMethods(this.methods, {
+      resolveCwd: resolveProcessCwd,
+      maxSpawnRate: this.options.maxSpawnRate,
+    });
     this.methods.register(EnvironmentInfo, () => ({ shell: loginShell() }));
     registerFsMethods(this.methods);
     this.#closeHttp = registerHttpMethods(this.methods, this.options);

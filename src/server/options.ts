@@ -30,6 +30,8 @@ export interface ServerOptions {
   wsPingTimeoutSec: number;
   /** Browser origins allowed to open a WebSocket (none by default). */
   allowedOrigins: string[];
+  /** Process starts allowed per second on one connection (burst of the same size). */
+  maxSpawnRate: number;
   /** `http/request` switched off. */
   httpDisabled: boolean;
   /** When set, `http/request` may only reach these hosts. */
@@ -50,6 +52,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxConnections: 512,
   wsPingTimeoutSec: 30,
   allowedOrigins: [],
+  maxSpawnRate: 1000,
   httpDisabled: false,
   httpAllowHosts: null,
 };

@@ -15,12 +15,16 @@ import {
 } from "../protocol/methods.ts";
 import type { ProcessTable } from "../process/process_table.ts";
 import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
+import type { ServerConnection } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
+import { SpawnRateLimiter } from "./spawn_rate.ts";
 
 /** Options the process methods need from the server. */
 export interface ProcessMethodOptions {
   /** Turns `cwd` (native path, `file:` URI, or relative) into a native path. */
   resolveCwd(cwd: string): string;
+  /** Process starts allowed per second per connection. */
+  maxSpawnRate: number;
 }
 
 function requireProcess(table: ProcessTable, processId: string) {
@@ -41,8 +45,12 @@ export function decodeParamBase64(text: string): Uint8Array {
 
 /** Registers every `process/*` method. */
 export function registerProcessMethods(methods: MethodTable, options: ProcessMethodOptions): void {
+  const limiters = new WeakMap<ServerConnection, SpawnRateLimiter>();
   methods
-    .register(ProcessStart, (params, { session }) => {
+    .register(ProcessStart, (params, { session, connection }) => {
+      let limiter = limiters.get(connection);
+      if (!limiter) limiters.set(connection, limiter = new SpawnRateLimiter(options.maxSpawnRate));
+      limiter.take();
       session.processes.start(params, options.resolveCwd);
       return { processId: params.processId };
     })

@@ -8,6 +8,7 @@ import { WebSocketTransport } from "../rpc/websocket_transport.ts";
 import { log } from "../util/log.ts";
 import type { ExecServer } from "./exec_server.ts";
 import { formatListenUrl } from "./listen_url.ts";
+import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
 
 /** Where and how to listen. */
 export interface WebSocketListenerOptions {
@@ -15,8 +16,8 @@ export interface WebSocketListenerOptions {
   port: number;
   /** PEM certificate and key: serve `wss://`. */
   tls?: { cert: string; key: string };
-  /** Extra check before the upgrade (authentication); return a Response to refuse. */
-  authorize?: (request: Request) => Response | null;
+  /** Authentication checked before the upgrade (default: none). */
+  auth?: WebSocketAuth;
 }
 
 /** A running listener. */
@@ -35,7 +36,7 @@ export function listenWebSocket(
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
   const { promise: bound, resolve: onBound } = Promise.withResolvers<Deno.NetAddr>();
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Response =>
+  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
     handleRequest(server, options, request, info);
   const serveOptions = {
     hostname: options.hostname,
@@ -52,12 +53,12 @@ export function listenWebSocket(
   }));
 }
 
-function handleRequest(
+async function handleRequest(
   server: ExecServer,
   options: WebSocketListenerOptions,
   request: Request,
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-): Response {
+): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/readyz" && request.method === "GET") return new Response(null, { status: 200 });
   if (url.pathname !== "/") return new Response("not found", { status: 404 });
@@ -66,8 +67,13 @@ function handleRequest(
     log.warn(`refused WebSocket upgrade from browser origin ${origin} (allow it with --allow-origin)`);
     return new Response("browser origins are not allowed", { status: 403 });
   }
-  const refusal = options.authorize?.(request);
-  if (refusal) return refusal;
+  // Read the peer now: the request is unusable after the upgrade.
+  const peer = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+  const refusal = await checkBearer(options.auth ?? { kind: "none" }, request);
+  if (refusal) {
+    log.warn(`refused WebSocket connection from ${peer}: ${await refusal.clone().text()}`);
+    return refusal;
+  }
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("Connection header did not include 'upgrade'", { status: 400 });
   }
@@ -75,8 +81,6 @@ function handleRequest(
     log.warn(`refused connection: ${server.options.maxConnections} connections open (--max-connections)`);
     return new Response("too many connections", { status: 503 });
   }
-  // Read the peer before upgrading: the request is unusable afterwards.
-  const peer = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: server.options.wsPingTimeoutSec,
   });

@@ -86,7 +86,9 @@ export function startStdioServer(args: string[] = [], env?: Record<string, strin
     env,
   }).spawn();
   const stderr = collect(child.stderr);
-  const peer = new RpcPeer(new StreamTransport(child.stdout, child.stdin, { description: "test stdio client" }));
+  const peer = new RpcPeer(
+    new StreamTransport(child.stdout, child.stdin, { description: "test stdio client" }),
+  );
   return {
     child,
     peer,
@@ -106,9 +108,13 @@ export function startStdioServer(args: string[] = [], env?: Record<string, strin
 }
 
 /** Runs `main.ts --listen ws://127.0.0.1:0 [args]` and waits for its URL line. */
-export async function startWebSocketServer(args: string[] = [], env?: Record<string, string>): Promise<ServerProcess> {
+export async function startWebSocketServer(
+  args: string[] = [],
+  env?: Record<string, string>,
+  listen = "ws://127.0.0.1:0",
+): Promise<ServerProcess> {
   const child = new Deno.Command(SERVER_ARGV[0], {
-    args: [...SERVER_ARGV.slice(1), "--listen", "ws://127.0.0.1:0", ...args],
+    args: [...SERVER_ARGV.slice(1), "--listen", listen, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
