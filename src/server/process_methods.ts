@@ -14,6 +14,8 @@ import {
   ProcessWrite,
 } from "../protocol/methods.ts";
 import type { ProcessTable } from "../process/process_table.ts";
+import type { ProcessStartParams } from "../protocol/process.ts";
+import { bwrapArgv, findBwrap, sandboxPlan } from "../sandbox/mod.ts";
 import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
@@ -43,6 +45,35 @@ export function decodeParamBase64(text: string): Uint8Array {
   }
 }
 
+/** System paths a sandboxed command needs to start when the profile does not make `/` readable. */
+const SYSTEM_READ_ONLY = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"];
+
+/**
+ * The bubblewrap prefix for a `process/start` with a restricted `sandbox` (0.140.0 ignores it and runs
+ * the command unsandboxed; we enforce it, or refuse when it cannot be enforced).
+ */
+function sandboxWrapper(
+  params: ProcessStartParams,
+  resolveCwd: (cwd: string) => string,
+): string[] | undefined {
+  const plan = sandboxPlan(params.sandbox);
+  if (plan.kind === "direct") return undefined;
+  const bwrap = findBwrap();
+  if (bwrap === null) {
+    throw RpcError.internal(
+      "process/start asked for a restricted sandbox, but bubblewrap (bwrap) is not installed on this host; " +
+        "refusing to run the command unsandboxed",
+    );
+  }
+  return bwrapArgv(plan, {
+    bwrap,
+    cwd: resolveCwd(params.cwd),
+    extraReadOnly: SYSTEM_READ_ONLY,
+    // A PTY child needs its controlling terminal; a pipe child gets no terminal to inject into.
+    newSession: !params.tty,
+  });
+}
+
 /** Registers every `process/*` method. */
 export function registerProcessMethods(methods: MethodTable, options: ProcessMethodOptions): void {
   const limiters = new WeakMap<ServerConnection, SpawnRateLimiter>();
@@ -51,7 +82,7 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       let limiter = limiters.get(connection);
       if (!limiter) limiters.set(connection, limiter = new SpawnRateLimiter(options.maxSpawnRate));
       limiter.take();
-      session.processes.start(params, options.resolveCwd);
+      session.processes.start(params, options.resolveCwd, sandboxWrapper(params, options.resolveCwd));
       return { processId: params.processId };
     })
     .register(

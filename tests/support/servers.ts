@@ -167,7 +167,13 @@ export const TRANSPORTS = ["websocket", "stdio"] as const;
 export async function withPeer(
   transport: (typeof TRANSPORTS)[number],
   fn: (peer: RpcPeer) => Promise<void>,
-  options: { serverArgs?: string[]; serverOptions?: Partial<ServerOptions>; handshake?: boolean } = {},
+  options: {
+    serverArgs?: string[];
+    serverOptions?: Partial<ServerOptions>;
+    /** Extra environment for the stdio server subprocess. */
+    serverEnv?: Record<string, string>;
+    handshake?: boolean;
+  } = {},
 ): Promise<void> {
   if (transport === "websocket") {
     const server = await startInProcessServer(options.serverOptions);
@@ -179,7 +185,7 @@ export async function withPeer(
       await server.close();
     }
   } else {
-    const server = startStdioServer(options.serverArgs);
+    const server = startStdioServer(options.serverArgs, options.serverEnv);
     try {
       if (options.handshake !== false) await server.peer!.handshake();
       await fn(server.peer!);
