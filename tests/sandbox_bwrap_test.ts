@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { type SandboxContext, SandboxContextSchema, type SandboxEntry } from "../src/protocol/sandbox.ts";
+import { bwrapArgv, bwrapAvailable, findBwrap } from "../src/sandbox/bwrap.ts";
+import { type EnforcedPlan, sandboxPlan } from "../src/sandbox/policy.ts";
+import { withTempDir } from "./fs_test_util.ts";
+
+const ignore = !bwrapAvailable();
+const at = (path: string, access: SandboxEntry["access"]): SandboxEntry => ({
+  path: { type: "path", path },
+  access,
+});
+function managed(entries: SandboxEntry[], network = "restricted"): SandboxContext {
+  return SandboxContextSchema.parse({
+    permissions: { type: "managed", file_system: { type: "restricted", entries }, network },
+    windowsSandboxLevel: "disabled",
+  });
+}
+
+async function sh(prefix: string[], script: string): Promise<{ code: number; stderr: string }> {
+  const [cmd, ...args] = [...prefix, "/bin/sh", "-c", script];
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("sandbox/bwrap finds bubblewrap on PATH or by path and reports a missing one", async () => {
+  await withTempDir((dir) => {
+    assert.equal(findBwrap(`${dir}/bwrap`), null);
+    assert.equal(bwrapAvailable(`${dir}/bwrap`), false);
+    assert.equal(findBwrap("exec-server-no-such-binary"), null);
+    const found = findBwrap();
+    if (found) assert.equal(findBwrap(found), found);
+  });
+});
+
+Deno.test("sandbox/bwrap argv binds root read-only, roots writable, masks denies, and ends with --", () => {
+  const plan: EnforcedPlan = {
+    kind: "enforced",
+    root: "read",
+    network: false,
+    cwd: null,
+    mounts: [
+      { path: "/ws", access: "write", isDirectory: true },
+      { path: "/ws/ro", access: "read", isDirectory: true },
+      { path: "/ws/.env", access: "deny", isDirectory: false },
+      { path: "/ws/secrets", access: "deny", isDirectory: true },
+    ],
+  };
+  // deno-fmt-ignore
+  assert.deepEqual(bwrapArgv(plan, { bwrap: "/usr/bin/bwrap", cwd: "/ws" }), [
+    "/usr/bin/bwrap", "--die-with-parent", "--unshare-all",
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    "--bind", "/ws", "/ws",
+    "--ro-bind", "/ws/ro", "/ws/ro",
+    "--ro-bind", "/dev/null", "/ws/.env",
+    "--tmpfs", "/ws/secrets", "--remount-ro", "/ws/secrets",
+    "--chdir", "/ws", "--",
+  ]);
+  const none = bwrapArgv({ ...plan, root: "none", network: true, mounts: [] }, {
+    bwrap: "bwrap",
+    extraReadOnly: ["/usr"],
+  });
+  // deno-fmt-ignore
+  assert.deepEqual(none, [
+    "bwrap", "--die-with-parent", "--unshare-all", "--share-net",
+    "--tmpfs", "/", "--ro-bind-try", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--remount-ro", "/", "--",
+  ]);
+});
+
+Deno.test({
+  name: "sandbox/bwrap a command cannot write outside the writable root but can inside",
+  ignore,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/ws`);
+      await Deno.mkdir(`${dir}/outside`);
+      await Deno.symlink(`${dir}/outside`, `${dir}/ws/link`);
+      const plan = sandboxPlan(
+        managed([
+          { path: { type: "special", value: { kind: "root" } }, access: "read" },
+          at(`${dir}/ws`, "write"),
+        ]),
+      );
+      assert.equal(plan.kind, "enforced");
+      const prefix = bwrapArgv(plan as EnforcedPlan, { cwd: `${dir}/ws` });
+
+      const inside = await sh(prefix, "echo x > inside && echo y > ./relative");
+      assert.equal(inside.code, 0, inside.stderr);
+      assert.equal(await Deno.readTextFile(`${dir}/ws/inside`), "x\n");
+
+      for (
+        const target of [
+          `${dir}/outside/f`,
+          `${dir}/ws/../outside/g`,
+          `${dir}/ws/link/h`,
+          "/tmp/exec-server-bwrap-probe",
+        ]
+      ) {
+        const outside = await sh(prefix, `echo x > '${target}'`);
+        assert.notEqual(outside.code, 0, `${target} must not be writable`);
+        assert.match(outside.stderr, /Read-only file system/);
+      }
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(`${dir}/outside`)), []);
+    }),
+});
+
+Deno.test({
+  name: "sandbox/bwrap network is unshared unless the profile enables it",
+  ignore,
+  fn: async () => {
+    const read = [{ path: { type: "special", value: { kind: "root" } }, access: "read" }] as SandboxEntry[];
+    const listInterfaces = "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '";
+    const run = async (network: string) => {
+      const [cmd, ...args] = [
+        ...bwrapArgv(sandboxPlan(managed(read, network)) as EnforcedPlan),
+        "/bin/sh",
+        "-c",
+        listInterfaces,
+      ];
+      return new TextDecoder().decode(
+        (await new Deno.Command(cmd, { args, stdout: "piped" }).output()).stdout,
+      ).trim();
+    };
+    assert.equal(await run("restricted"), "lo");
+    const host = new TextDecoder().decode(
+      (await new Deno.Command("/bin/sh", { args: ["-c", listInterfaces], stdout: "piped" }).output()).stdout,
+    ).trim();
+    assert.equal(await run("enabled"), host);
+  },
+});
