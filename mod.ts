@@ -32,6 +32,12 @@ export type { MessageTransport, TransportHandlers } from "./src/rpc/transport.ts
 export { StreamTransport, type StreamTransportOptions } from "./src/rpc/stream_transport.ts";
 export { WebSocketTransport, type WebSocketTransportOptions } from "./src/rpc/websocket_transport.ts";
 
+/**
+ * The client: {@link ExecServerClient} over WebSocket or a stdio command, process handles with ordered
+ * events, the lazy reconnecting client, and the {@link EnvironmentManager} built from `environments.toml`.
+ */
+export * from "./src/client/mod.ts";
+
 /** `environments.toml` and `CODEX_EXEC_SERVER_URL`, resolved at parse time. */
 export { ConfigError } from "./src/config/config_error.ts";
 export {

@@ -5,6 +5,9 @@
  */
 import { runSandboxHelper } from "../sandbox/helper.ts";
 import { VERSION } from "../version.ts";
+import { runCpCommand } from "./cp_command.ts";
+import { runEnvsCommand } from "./envs_command.ts";
+import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -15,6 +18,9 @@ const TOP_USAGE = `usage: exec-server <command> [options]
 
 commands:
   serve   serve the JSON-RPC API (default; see exec-server serve --help)
+  run     run a command in an environment (exec-server run --help)
+  envs    list and check the configured environments (exec-server envs --help)
+  cp      copy a file to or from an environment (exec-server cp --help)
 
   -h, --help      show this help
   -V, --version   print the version`;
@@ -24,6 +30,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
     if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper();
+    if (first === "run") return await runRunCommand(rest);
+    if (first === "envs") return await runEnvsCommand(rest);
+    if (first === "cp") return await runCpCommand(rest);
     if (first === "--version" || first === "-V") {
       console.log(`exec-server ${VERSION}`);
       return 0;

@@ -1,0 +1,143 @@
+/**
+ * One execution environment: `local` (an in-process exec-server behind an in-memory transport, so local
+ * and remote share one code path) or a configured remote reached over WebSocket or a stdio command. Its
+ * one lazy client is shared by everything that runs there (processes, fs, http).
+ *
+ * @module
+ */
+import type { EnvironmentConfig, WebSocketEnvironmentConfig } from "../config/environments_toml.ts";
+import { ExecServer } from "../server/exec_server.ts";
+import type { ServerOptions } from "../server/options.ts";
+import { ExecServerClientError } from "./client_error.ts";
+import type { ExecServerTransportParams } from "./connector.ts";
+import { ExecServerClient, type ExecServerClientOptions } from "./exec_server_client.ts";
+import { LazyRemoteClient } from "./lazy_remote_client.ts";
+import { createMemoryTransportPair } from "./memory_transport.ts";
+
+/** Options shared by every environment of a manager. */
+export interface EnvironmentOptions extends ExecServerClientOptions {
+  /** Server options of the in-process `local` exec-server. */
+  localServerOptions?: Partial<ServerOptions>;
+  /** Where `auth_token_env` names are looked up (default: the process environment). */
+  env?: Record<string, string | undefined>;
+}
+
+/** An environment and its lazily connected client. */
+export class Environment {
+  /** The environment id (`local` for the built-in one). */
+  readonly id: string;
+  /** The configuration of a remote environment; `null` for `local`. */
+  readonly config: EnvironmentConfig | null;
+  readonly #lazy: LazyRemoteClient;
+  #localServer: ExecServer | null = null;
+
+  /** Creates an environment; `config` null means the in-process `local` environment. */
+  constructor(id: string, config: EnvironmentConfig | null, options: EnvironmentOptions = {}) {
+    this.id = id;
+    this.config = config;
+    this.#lazy = new LazyRemoteClient(async () => {
+      const params = config === null ? this.#localTransport(options) : await transportParams(config, options);
+      const initializeTimeoutMs = config?.initializeTimeoutMs ?? options.initializeTimeoutMs;
+      return await ExecServerClient.connect(params, { ...options, initializeTimeoutMs });
+    });
+  }
+
+  /** True for the built-in in-process environment. */
+  get isLocal(): boolean {
+    return this.config === null;
+  }
+
+  /** Where it runs: `in-process`, the WebSocket URL, or the stdio command line. */
+  get target(): string {
+    const config = this.config;
+    if (config === null) return "in-process";
+    if (config.kind === "websocket") return config.url;
+    return [config.program, ...config.args].join(" ");
+  }
+
+  /** The environment's client, connecting on first use (and after a WebSocket disconnect). */
+  client(): Promise<ExecServerClient> {
+    return this.#lazy.get();
+  }
+
+  /** The lazy client itself (connect count, current client). */
+  get lazyClient(): LazyRemoteClient {
+    return this.#lazy;
+  }
+
+  /** Closes the client (terminating a stdio child) and, for `local`, the in-process server's processes. */
+  async close(): Promise<void> {
+    await this.#lazy.close();
+    await this.#localServer?.shutdown();
+  }
+
+  #localTransport(options: EnvironmentOptions): ExecServerTransportParams {
+    this.#localServer ??= new ExecServer(options.localServerOptions);
+    const server = this.#localServer;
+    return {
+      kind: "transport",
+      description: "local exec-server",
+      reconnectable: true,
+      open: () => {
+        const [clientSide, serverSide] = createMemoryTransportPair("local exec-server");
+        server.accept(serverSide);
+        return clientSide;
+      },
+    };
+  }
+}
+
+/** Transport parameters of a configured remote, reading extension secrets at connect time. */
+async function transportParams(
+  config: EnvironmentConfig,
+  options: EnvironmentOptions,
+): Promise<ExecServerTransportParams> {
+  if (config.kind === "stdio") {
+    return {
+      kind: "stdio",
+      command: { program: config.program, args: config.args, env: config.env, cwd: config.cwd },
+    };
+  }
+  const headers: Record<string, string> = {};
+  const token = await readAuthToken(config, options);
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  const caCertificates = config.tlsCaFile === undefined
+    ? undefined
+    : [await readFileFor(config, config.tlsCaFile)];
+  return {
+    kind: "websocket",
+    url: config.url,
+    connectTimeoutMs: config.connectTimeoutMs,
+    headers,
+    caCertificates,
+  };
+}
+
+async function readAuthToken(
+  config: WebSocketEnvironmentConfig,
+  options: EnvironmentOptions,
+): Promise<string | null> {
+  const source = config.authToken;
+  if (source === undefined) return null;
+  if ("file" in source) return (await readFileFor(config, source.file)).trim();
+  const value = (options.env ?? Deno.env.toObject())[source.env];
+  if (value === undefined || value.trim() === "") {
+    throw new ExecServerClientError(
+      "connect",
+      `environment \`${config.id}\` auth token variable \`${source.env}\` is not set`,
+    );
+  }
+  return value.trim();
+}
+
+async function readFileFor(config: WebSocketEnvironmentConfig, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ExecServerClientError(
+      "connect",
+      `environment \`${config.id}\`: failed to read \`${path}\`: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
