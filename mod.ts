@@ -38,6 +38,9 @@ export { WebSocketTransport, type WebSocketTransportOptions } from "./src/rpc/we
  */
 export * from "./src/client/mod.ts";
 
+/** MCP SDK transports whose I/O goes through an executor (stdio servers on the host; Streamable HTTP from it). */
+export * from "./src/mcp/mod.ts";
+
 /** `environments.toml` and `CODEX_EXEC_SERVER_URL`, resolved at parse time. */
 export { ConfigError } from "./src/config/config_error.ts";
 export {

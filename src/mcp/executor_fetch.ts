@@ -1,0 +1,117 @@
+/**
+ * A `fetch` whose every exchange is a streamed `http/request` on an exec-server, so HTTP clients (the
+ * MCP SDK's Streamable HTTP transport) reach hosts as the executor sees them. The response resolves at
+ * the headers; its body is the `http/request/bodyDelta` stream, so Server-Sent Events flow as they arrive.
+ *
+ * @module
+ */
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport";
+import { encodeBase64 } from "../util/base64.ts";
+import { clientOf, type ExecutorSource } from "./executor_source.ts";
+
+/** Options of {@link createExecutorFetch}. */
+export interface ExecutorFetchOptions {
+  /** `http/request.timeoutMs`: a total deadline including the body (default none: SSE streams are long-lived). */
+  timeoutMs?: number;
+}
+
+/** Statuses whose `Response` must have a null body (the Fetch standard's null body statuses). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Creates a `fetch` that sends every request through `source` with `http/request` (`streamResponse: true`,
+ * as Codex does for MCP). Redirects are followed by the executor. `init.signal` aborts a pending request
+ * and cancels a body being read.
+ */
+export function createExecutorFetch(source: ExecutorSource, options: ExecutorFetchOptions = {}): FetchLike {
+  return async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const headers = [...new Headers(init.headers)].map(([name, value]) => ({ name, value }));
+    // Any BodyInit (string, bytes, stream, form) becomes bytes the way fetch itself would encode it.
+    const body = init.body == null ? null : new Uint8Array(await new Response(init.body).arrayBuffer());
+    const client = await clientOf(source);
+    const pending = client.httpStream({
+      method: init.method ?? "GET",
+      url: input instanceof URL ? input.href : input,
+      headers,
+      bodyBase64: body === null ? undefined : encodeBase64(body),
+      timeoutMs: options.timeoutMs,
+    });
+    const response = await untilAborted(pending, signal, (late) => late.body.cancel().catch(() => {}));
+    const responseHeaders = new Headers();
+    for (const { name, value } of response.headers) {
+      try {
+        responseHeaders.append(name, value);
+      } catch {
+        // A header value fetch cannot represent: drop it, as the server drops non-ASCII ones.
+      }
+    }
+    if (NULL_BODY_STATUSES.has(response.status)) {
+      await response.body.cancel().catch(() => {});
+      return new Response(null, { status: response.status, headers: responseHeaders });
+    }
+    return new Response(abortable(response.body, signal), {
+      status: response.status,
+      headers: responseHeaders,
+    });
+  };
+}
+
+/** Resolves like `promise`, or rejects with the abort reason first; a late result goes to `onLate`. */
+function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onLate: (value: T) => void,
+): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      promise.then(onLate, () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** `body`, cancelled (and errored with the abort reason) when `signal` aborts. */
+function abortable(
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+): ReadableStream<Uint8Array> {
+  if (!signal) return body;
+  const reader = body.getReader();
+  let onAbort: (() => void) | null = null;
+  const release = () => {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    onAbort = null;
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      onAbort = () => {
+        release();
+        reader.cancel(signal.reason).catch(() => {});
+        controller.error(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    },
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
