@@ -68,6 +68,9 @@ function countLeafCases(xml: string): Counts {
 }
 
 function decodeXml(text: string): string {
-  return text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&apos;", "'")
+  return text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll(
+    "&apos;",
+    "'",
+  )
     .replaceAll("&amp;", "&");
 }

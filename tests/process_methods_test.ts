@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { outputText, ReplyError, textb64 } from "./support/rpc_peer.ts";
+import { outputText, type ReplyError, textb64 } from "./support/rpc_peer.ts";
 import { TRANSPORTS, withPeer } from "./support/servers.ts";
 
 const ENV = { PATH: "/usr/bin:/bin" };

@@ -11,12 +11,18 @@ import type { MethodTable } from "./method_table.ts";
 import type { ServerOptions } from "./options.ts";
 
 /** Registers `http/request`; returns the hook to call when a connection closes. */
-export function registerHttpMethods(methods: MethodTable, options: ServerOptions): (c: ServerConnection) => void {
+export function registerHttpMethods(
+  methods: MethodTable,
+  options: ServerOptions,
+): (c: ServerConnection) => void {
   const handlers = new WeakMap<ServerConnection, HttpRequestHandler>();
   const handlerFor = (connection: ServerConnection) => {
     let handler = handlers.get(connection);
     if (!handler) {
-      handler = createHttpRequestHandler({ disabled: options.httpDisabled, allowHosts: options.httpAllowHosts });
+      handler = createHttpRequestHandler({
+        disabled: options.httpDisabled,
+        allowHosts: options.httpAllowHosts,
+      });
       handlers.set(connection, handler);
     }
     return handler;

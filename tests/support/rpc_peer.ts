@@ -106,7 +106,10 @@ export class RpcPeer {
 
   /** `initialize` + `initialized`; returns the session id. */
   async handshake(resumeSessionId?: string): Promise<string> {
-    const result = await this.call("initialize", { clientName: "test", resumeSessionId: resumeSessionId ?? null });
+    const result = await this.call("initialize", {
+      clientName: "test",
+      resumeSessionId: resumeSessionId ?? null,
+    });
     this.notify("initialized");
     return result.sessionId;
   }
@@ -138,7 +141,9 @@ export class RpcPeer {
   /** Waits for a process's `closed` and returns all its events. */
   waitClosed(processId: string, timeoutMs = 20_000): Promise<Json[]> {
     return this.until(
-      () => this.processEvents(processId).some((n) => n.method === "process/closed") && this.processEvents(processId),
+      () =>
+        this.processEvents(processId).some((n) => n.method === "process/closed") &&
+        this.processEvents(processId),
       `process/closed of ${processId}`,
       timeoutMs,
     );
