@@ -32,6 +32,8 @@ export interface ManagedProcessOptions {
   /** How long `exited` waits for the pipes to reach EOF before a descendant is assumed to hold them. */
   exitDrainMs: number;
   ackMode: AckMode;
+  /** The child's stdio pipes (`pipe:[inode]`), to find escaped descendants at termination. */
+  pipes?: ReadonlySet<string>;
 }
 
 /** How long `auto` ack mode waits for a first `process/read` once the retention bound is full. */
@@ -83,7 +85,10 @@ export class ManagedProcess {
     this.#options = options;
     this.#onClosed = options.onClosed;
     this.#ackModeChosen = options.ackMode !== "auto";
-    this.#log = new OutputLog(options.retainBytes, options.ackMode === "auto" ? "undecided" : options.ackMode);
+    this.#log = new OutputLog(
+      options.retainBytes,
+      options.ackMode === "auto" ? "undecided" : options.ackMode,
+    );
     this.#openStreams = child.outputs.length;
     this.#stdinState = child.writeStdin ? "open" : "none";
     for (const output of child.outputs) this.#pump(output.name, output.stream);
@@ -334,6 +339,7 @@ export class ManagedProcess {
       graceMs: this.#options.terminateGraceMs,
       rootExited: this.#child.status,
       immediate,
+      pipes: this.#options.pipes,
     });
   }
 

@@ -9,6 +9,7 @@ import type { ProcessStartParams } from "../protocol/process.ts";
 import type { NotificationSink } from "../server/context.ts";
 import { buildChildEnv } from "./env_policy.ts";
 import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
+import { openFds, stdioPipesOf } from "./process_tree.ts";
 import { spawnChild } from "./spawn_child.ts";
 
 /** Limits and timings for a table. */
@@ -57,9 +58,13 @@ export class ProcessTable {
     }
     const cwd = resolveCwd(params.cwd);
     const env = buildChildEnv(params.env, params.envPolicy);
+    // Remember the child's stdio pipes: after its root exits, whoever still holds them is an escaped
+    // descendant that termination must find (the ppid walk cannot, once it is re-parented to init).
+    const fdsBefore = openFds();
     const child = spawnChild({ ...params, cwd, env, wrapper });
     const process = new ManagedProcess(id, child, {
       ...this.#options,
+      pipes: stdioPipesOf(child.pid, fdsBefore),
       ackMode: params.ackMode ?? "auto",
       tty: params.tty,
       sink: this.#sink,

@@ -66,6 +66,89 @@ export function listDescendants(rootPid: number): ProcessIdentity[] {
   return result;
 }
 
+/** This process's open fd numbers (one readdir of /proc/self/fd, no readlink). */
+export function openFds(): Set<number> {
+  const fds = new Set<number>();
+  if (!HAS_PROC) return fds;
+  try {
+    for (const entry of Deno.readDirSync("/proc/self/fd")) fds.add(Number(entry.name));
+  } catch {
+    // No /proc/self/fd.
+  }
+  return fds;
+}
+
+function pipeTarget(path: string): string | null {
+  try {
+    const target = Deno.readLinkSync(path);
+    return target.startsWith("pipe:") ? target : null;
+  } catch {
+    return null; // Gone, or not a readable fd.
+  }
+}
+
+/**
+ * The `pipe:[inode]` identities of a freshly spawned child's stdio. Read from the child's own fds 0-2
+ * when it is still there (exact); if it already exited (a `setsid cmd & exit` shell can be gone within
+ * a millisecond), from the pipe fds this process gained since `fdsBefore` (taken right before the
+ * synchronous spawn): the kernel hands out the lowest free numbers, so only the holes in `fdsBefore`
+ * and a few numbers above it need a readlink.
+ */
+export function stdioPipesOf(pid: number, fdsBefore: ReadonlySet<number>): Set<string> {
+  const pipes = new Set<string>();
+  if (!HAS_PROC) return pipes;
+  for (const fd of [0, 1, 2]) {
+    const target = pipeTarget(`/proc/${pid}/fd/${fd}`);
+    if (target) pipes.add(target);
+  }
+  if (pipes.size > 0) return pipes;
+  let max = -1;
+  for (const fd of fdsBefore) if (fd > max) max = fd;
+  for (let fd = 0; fd <= max + 8; fd++) {
+    if (fdsBefore.has(fd)) continue;
+    const target = pipeTarget(`/proc/self/fd/${fd}`);
+    if (target) pipes.add(target);
+  }
+  return pipes;
+}
+
+/**
+ * Every live process other than this one that holds one of `pipes` (`pipe:[inode]` texts) open. A
+ * child's stdio pipes are shared only by its tree, so this finds descendants that escaped with `setsid`
+ * and were re-parented to init after the root exited, which the ppid walk can no longer see.
+ */
+export function listPipeHolders(pipes: ReadonlySet<string>): ProcessIdentity[] {
+  if (!HAS_PROC || pipes.size === 0) return [];
+  const holders: ProcessIdentity[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === Deno.pid) continue;
+    let fds: Iterable<Deno.DirEntry>;
+    try {
+      fds = Deno.readDirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // Gone, or not ours.
+    }
+    try {
+      for (const fd of fds) {
+        let target: string;
+        try {
+          target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+        } catch {
+          continue;
+        }
+        if (!pipes.has(target)) continue;
+        const stat = readStat(pid);
+        if (stat) holders.push({ pid, startTime: stat.startTime });
+        break;
+      }
+    } catch {
+      // The process exited while we iterated its fds.
+    }
+  }
+  return holders;
+}
+
 /** True while the identified process exists (and is not a zombie). */
 export function isAlive(identity: ProcessIdentity): boolean {
   if (!HAS_PROC) {
@@ -101,6 +184,8 @@ export interface TerminateTreeOptions {
   rootExited: Promise<unknown>;
   /** Skip SIGTERM and kill at once. */
   immediate?: boolean;
+  /** The child's stdio pipes (`pipe:[inode]`): whoever still holds them belongs to the tree. */
+  pipes?: ReadonlySet<string>;
 }
 
 const SURVIVOR_POLL_MS = 20;
@@ -110,8 +195,11 @@ const SURVIVOR_POLL_MS = 20;
  * descendants) up to `graceMs`, then freeze (SIGSTOP), re-collect, SIGKILL and thaw whatever is left.
  */
 export async function terminateTree(rootPid: number, options: TerminateTreeOptions): Promise<void> {
-  let descendants = listDescendants(rootPid);
   const rootIdentity = HAS_PROC ? { pid: rootPid, startTime: readStat(rootPid)?.startTime ?? "" } : null;
+  // Once the root is gone its orphans are re-parented away: find them by the pipes they still hold.
+  // (Scanning every process's fds is costly, so only then.)
+  const pipes = rootIdentity?.startTime === "" ? options.pipes : undefined;
+  let descendants = collectTree(rootPid, pipes);
   if (!options.immediate && options.graceMs > 0) {
     signalTree(rootPid, descendants, "SIGTERM");
     const deadline = Date.now() + options.graceMs;
@@ -132,8 +220,25 @@ export async function terminateTree(rootPid: number, options: TerminateTreeOptio
   }
   // Freeze first so nothing can fork between collection and the kill.
   signalTree(rootPid, survivors, "SIGSTOP");
-  if (rootAlive) descendants = listDescendants(rootPid);
+  if (rootAlive || pipes?.size) descendants = collectTree(rootPid, pipes);
   const all = [...new Map([...survivors, ...descendants].map((d) => [d.pid, d])).values()];
   signalTree(rootPid, all, "SIGKILL");
   signalTree(rootPid, all, "SIGCONT");
+}
+
+/** Descendants by ppid, plus (when known) holders of the child's pipes: escaped orphans included. */
+function collectTree(rootPid: number, pipes: ReadonlySet<string> | undefined): ProcessIdentity[] {
+  const found = listDescendants(rootPid);
+  if (!pipes || pipes.size === 0) return found;
+  const seen = new Set(found.map((d) => d.pid));
+  for (const holder of listPipeHolders(pipes)) {
+    // The holder and its own descendants (which may have redirected their stdio elsewhere).
+    for (const member of [holder, ...listDescendants(holder.pid)]) {
+      if (member.pid !== rootPid && !seen.has(member.pid)) {
+        seen.add(member.pid);
+        found.push(member);
+      }
+    }
+  }
+  return found;
 }

@@ -195,7 +195,16 @@ export class ServerConnection {
 
   #onClose(reason: string): void {
     if (this.#state === "closed") return;
-    log.info(`connection ${this.id} closed: ${reason}`);
+    if (/frame too large/i.test(reason)) {
+      // Deno's WebSocket layer drops a connection whose frame or message exceeds its fixed 64 MiB cap
+      // before we see the message, so no JSON-RPC error can be sent: at least say why, loudly.
+      log.warn(
+        `connection ${this.id} closed: a WebSocket message exceeded the 64 MiB transport limit ` +
+          `(send large files in pieces, e.g. fs/writeFile with offset/append) [${reason}]`,
+      );
+    } else {
+      log.info(`connection ${this.id} closed: ${reason}`);
+    }
     this.#state = "closed";
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(new RpcError(ErrorCode.TransportClosed, "exec-server transport closed"));
