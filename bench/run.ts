@@ -1,0 +1,484 @@
+/**
+ * Side-by-side benchmarks of our exec-server against the reference (`codex exec-server` 0.140.0).
+ *
+ * ```sh
+ * deno task bench [--reference PATH] [--no-reference] [--runs N] [--only NAME[,NAME]] [--quick]
+ *                 [--ours-cmd "CMD ARGS"] [--prof DIR] [--no-write]
+ * ```
+ *
+ * For every scenario both servers are started once (fresh-server scenarios spawn per run), warmed up
+ * with one unmeasured run each, then measured alternately (ours, reference, ours, reference, ...).
+ * Each run verifies what it measured; failures are printed loudly and excluded from the statistics.
+ * The table goes to stdout and, with the exact command, to `bench/RESULTS.md`.
+ *
+ * @module
+ */
+import { killAllServers, type ServerSpec, type Side } from "./client.ts";
+import { type Config, type Ctx, type Sample, type Scenario, SCENARIOS } from "./scenarios.ts";
+
+interface Options {
+  reference?: string;
+  noReference: boolean;
+  runs?: number;
+  only?: string[];
+  quick: boolean;
+  oursCmd?: string;
+  prof?: string;
+  write: boolean;
+}
+
+function usage(msg?: string): never {
+  if (msg) console.error(`error: ${msg}`);
+  console.error(
+    "usage: deno task bench [--reference PATH] [--no-reference] [--runs N] [--only NAME[,NAME]] [--quick]\n" +
+      "                       [--ours-cmd 'CMD ARGS'] [--prof DIR] [--no-write]\n" +
+      `scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`,
+  );
+  Deno.exit(2);
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { noReference: false, quick: false, write: true };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : args[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    const flag = a.split("=")[0];
+    switch (flag) {
+      case "--reference":
+        o.reference = value();
+        break;
+      case "--no-reference":
+        o.noReference = true;
+        break;
+      case "--runs": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) usage("--runs must be a positive integer");
+        o.runs = n;
+        break;
+      }
+      case "--only":
+        o.only = value().split(",").map((s) => s.trim()).filter(Boolean);
+        break;
+      case "--quick":
+        o.quick = true;
+        break;
+      case "--ours-cmd":
+        o.oursCmd = value();
+        break;
+      case "--prof":
+        o.prof = value();
+        break;
+      case "--no-write":
+        o.write = false;
+        break;
+      case "-h":
+      case "--help":
+        usage();
+        break;
+      default:
+        usage(`unknown argument ${a}`);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Statistics
+
+interface SideStats {
+  values: number[];
+  failures: string[];
+  facts: Record<string, number>[];
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function summary(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    median: quantile(s, 0.5),
+    min: s[0],
+    max: s[s.length - 1],
+    p25: quantile(s, 0.25),
+    p75: quantile(s, 0.75),
+  };
+}
+
+function medianFacts(list: Record<string, number>[]): Record<string, number> | undefined {
+  if (list.length === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(list[0])) out[key] = summary(list.map((f) => f[key])).median;
+  return out;
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return "—";
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function cell(st: SideStats | undefined, unit: string): string {
+  if (!st) return "not run";
+  if (st.values.length === 0) return `FAILED (${st.failures.length})`;
+  const s = summary(st.values);
+  const spread = st.values.length >= 8 ? `IQR ${fmt(s.p25)}–${fmt(s.p75)}` : `${fmt(s.min)}–${fmt(s.max)}`;
+  const fails = st.failures.length ? ` ⚠${st.failures.length} failed` : "";
+  return `${fmt(s.median)} ${unit} (${spread}, n=${st.values.length})${fails}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Harness
+
+interface Row {
+  scenario: Scenario;
+  ours?: SideStats;
+  reference?: SideStats;
+  note?: string;
+}
+
+const RUN_DEADLINE_MS = 120_000;
+
+async function runSample(s: Scenario, ctx: Ctx, cfg: Config): Promise<Sample> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      s.run(ctx, cfg),
+      new Promise<Sample>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`run exceeded ${RUN_DEADLINE_MS} ms`)), RUN_DEADLINE_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runScenario(s: Scenario, specs: ServerSpec[], cfg: Config): Promise<Row> {
+  const row: Row = { scenario: s };
+  const ctxs = new Map<Side, Ctx | null>();
+  const stats = new Map<Side, SideStats>();
+  for (const spec of specs) stats.set(spec.side, { values: [], failures: [], facts: [] });
+
+  const setup = async (spec: ServerSpec): Promise<Ctx | null> => {
+    try {
+      return await s.setup(spec, cfg);
+    } catch (e) {
+      stats.get(spec.side)!.failures.push(`setup: ${(e as Error).message}`);
+      loud(`${s.name} [${spec.side}] setup failed: ${(e as Error).message}`);
+      return null;
+    }
+  };
+
+  const once = async (spec: ServerSpec, record: boolean): Promise<void> => {
+    let ctx = ctxs.get(spec.side) ?? null;
+    if (!ctx) {
+      ctx = await setup(spec);
+      ctxs.set(spec.side, ctx);
+      if (!ctx) return;
+    }
+    const st = stats.get(spec.side)!;
+    try {
+      const sample = await runSample(s, ctx, cfg);
+      if (sample.errors.length > 0) {
+        const msg = sample.errors.slice(0, 5).join("; ");
+        st.failures.push(msg);
+        loud(`${s.name} [${spec.side}] verification FAILED${record ? "" : " (warm-up)"}: ${msg}`);
+      } else if (record) {
+        st.values.push(sample.value);
+        if (sample.facts) st.facts.push(sample.facts);
+      }
+      // Facts of failed runs matter too (e.g. bytes lost by ours).
+      if (record && sample.errors.length > 0 && sample.facts) st.facts.push(sample.facts);
+    } catch (e) {
+      const server = (ctx as any).server;
+      const tail = server?.stderrTail ? `\n  server stderr: ${server.stderrTail.slice(-600)}` : "";
+      st.failures.push((e as Error).message);
+      loud(`${s.name} [${spec.side}] run FAILED: ${(e as Error).message}${tail}`);
+      // Start over with a fresh server: the old one may be wedged.
+      await ctx.close().catch(() => {});
+      ctxs.set(spec.side, null);
+    }
+  };
+
+  try {
+    for (const spec of specs) await once(spec, false); // warm-up
+    const n = s.samples(cfg);
+    for (let i = 0; i < n; i++) {
+      for (const spec of specs) await once(spec, true);
+      Deno.stdout.writeSync(new TextEncoder().encode("."));
+    }
+  } finally {
+    for (const ctx of ctxs.values()) await ctx?.close().catch(() => {});
+  }
+  row.ours = stats.get("ours");
+  row.reference = stats.get("reference");
+  if (s.verdictNote) {
+    row.note = s.verdictNote({
+      ours: medianFacts(row.ours?.facts ?? []),
+      reference: medianFacts(row.reference?.facts ?? []),
+    });
+  }
+  return row;
+}
+
+function loud(msg: string): void {
+  console.error(`\n%c!!! ${msg}`, "color: red; font-weight: bold");
+  loudLog.push(msg);
+}
+const loudLog: string[] = [];
+
+function verdict(row: Row): { ratio: string; target: string; met: string } {
+  const s = row.scenario;
+  const o = row.ours && row.ours.values.length ? summary(row.ours.values).median : NaN;
+  const r = row.reference && row.reference.values.length ? summary(row.reference.values).median : NaN;
+  const ratio = o / r;
+  const ratioText = Number.isFinite(ratio)
+    ? `${ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x`
+    : "—";
+  const t = s.target;
+  const oursFailed = (row.ours?.failures.length ?? 0) > 0;
+  let target = "—";
+  let met = "—";
+  switch (t.kind) {
+    case "ratio<=":
+      target = `≤ ${t.value}x`;
+      if (Number.isFinite(ratio)) met = ratio <= t.value ? "yes" : "NO";
+      break;
+    case "ratio>=":
+      target = `≥ ${t.value}x`;
+      if (Number.isFinite(ratio)) met = ratio >= t.value ? "yes" : "NO";
+      break;
+    case "abs<":
+      target = `< ${t.value} ${s.unit}`;
+      if (Number.isFinite(o)) met = o < t.value ? "yes" : "NO";
+      break;
+  }
+  if (s.name === "stdout_paging" && target !== "—") target += ", 0 lost";
+  if (oursFailed && met !== "—") met = `${met} (ours had failures)`;
+  if (oursFailed && met === "yes (ours had failures)") met = "NO (ours had failures)";
+  return { ratio: ratioText, target, met };
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    "| scenario | ours | reference | ratio | target | met? |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const row of rows) {
+    const v = verdict(row);
+    lines.push(
+      `| ${row.scenario.name} | ${cell(row.ours, row.scenario.unit)} | ${
+        cell(row.reference, row.scenario.unit)
+      } | ${v.ratio} | ${v.target} | ${v.met} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function resolveReference(o: Options): Promise<{ path?: string; why: string }> {
+  if (o.noReference) return { why: "--no-reference given" };
+  if (o.reference) {
+    try {
+      if (!Deno.statSync(o.reference).isFile) return { why: `${o.reference} is not a file` };
+      return { path: o.reference, why: "--reference" };
+    } catch (e) {
+      return { why: `--reference ${o.reference}: ${(e as Error).message}` };
+    }
+  }
+  try {
+    const { codexBinary } = await import("../tests/codex/fetch_codex.ts");
+    const path = await codexBinary("0.140.0");
+    return { path, why: 'codexBinary("0.140.0")' };
+  } catch (e) {
+    return { why: `fetching codex 0.140.0 failed: ${(e as Error).message}` };
+  }
+}
+
+function loadavg(): string {
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+}
+
+function machine(): string {
+  let cpu = "?";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "?";
+  } catch {
+    // not linux
+  }
+  return `${navigator.hardwareConcurrency} CPUs (${cpu}), Deno ${Deno.version.deno}`;
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(Deno.args);
+  const benchDir = new URL(".", import.meta.url).pathname;
+  const root = new URL("..", import.meta.url).pathname;
+  const scratch = `${root}.bench`;
+  const dataDir = `${scratch}/data`;
+  await Deno.mkdir(dataDir, { recursive: true });
+
+  const runs = o.runs ?? (o.quick ? 2 : 5);
+  const cfg: Config = o.quick
+    ? {
+      runs,
+      quick: true,
+      streamBytes: 20_000_000,
+      wsStreamBytes: 20_000_000,
+      ptyBytes: 2_000_000,
+      rssStreamBytes: 50_000_000,
+      stdinBytes: 16_000_000,
+      stdinChunk: 65536,
+      stdinWindow: 16,
+      fsBigBytes: 50_000_000,
+      smallOps: 500,
+      dataDir,
+    }
+    : {
+      runs,
+      quick: false,
+      streamBytes: 100_000_000,
+      wsStreamBytes: 100_000_000,
+      ptyBytes: 10_000_000,
+      rssStreamBytes: 200_000_000,
+      stdinBytes: 64_000_000,
+      stdinChunk: 65536,
+      stdinWindow: 16,
+      fsBigBytes: 50_000_000,
+      smallOps: 2000,
+      dataDir,
+    };
+
+  let scenarios = SCENARIOS;
+  if (o.only) {
+    const unknown = o.only.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (unknown.length) usage(`unknown scenario ${unknown.join(", ")}`);
+    scenarios = SCENARIOS.filter((s) => o.only!.includes(s.name));
+  }
+
+  const oursSpec: ServerSpec = o.oursCmd
+    ? { side: "ours", cmd: o.oursCmd.split(/\s+/)[0], args: o.oursCmd.split(/\s+/).slice(1).filter(Boolean) }
+    : {
+      side: "ours",
+      cmd: Deno.execPath(),
+      args: ["run", "-A", ...(o.prof ? ["--cpu-prof", `--cpu-prof-dir=${o.prof}`] : []), `${root}main.ts`],
+    };
+  const specs: ServerSpec[] = [oursSpec];
+  const ref = await resolveReference(o);
+  if (ref.path) {
+    const codexHome = `${scratch}/codex-home`;
+    await Deno.mkdir(codexHome, { recursive: true });
+    specs.push({
+      side: "reference",
+      cmd: ref.path,
+      args: ["exec-server"],
+      env: { CODEX_HOME: codexHome, RUST_LOG: "error" },
+    });
+  }
+
+  const command = ["deno task bench", ...Deno.args].join(" ");
+  console.log(`exec-server bench: ${command}`);
+  const loadAtStart = loadavg();
+  console.log(`machine: ${machine()}, load average ${loadAtStart}`);
+  console.log(`ours: ${oursSpec.cmd} ${oursSpec.args.join(" ")}`);
+  if (ref.path) console.log(`reference: ${ref.path} exec-server (${ref.why})`);
+  else {
+    console.error(
+      `%c!!! NO REFERENCE: ${ref.why}. Running ours only; ratios and ratio targets are not available.`,
+      "color: red; font-weight: bold",
+    );
+  }
+  console.log(
+    `runs: ${runs} per side (alternating ours/reference after one warm-up each)${
+      o.quick ? ", quick sizes" : ""
+    }\n`,
+  );
+
+  const started = performance.now();
+  const rows: Row[] = [];
+  for (const s of scenarios) {
+    Deno.stdout.writeSync(new TextEncoder().encode(`${s.name} `));
+    const t0 = performance.now();
+    const row = await runScenario(s, specs, cfg);
+    rows.push(row);
+    console.log(` ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const elapsed = (performance.now() - started) / 1000;
+
+  const tbl = table(rows);
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.note}`);
+  const hints = rows.map((r) =>
+    `- ${r.scenario.name}: ${r.scenario.title}; reference figure when targets were set: ${r.scenario.referenceHint}`
+  );
+  console.log(`\n${tbl}\n`);
+  if (notes.length) console.log(notes.join("\n"));
+  console.log(`\ntotal ${elapsed.toFixed(0)} s`);
+  if (loudLog.length) {
+    loud(`${loudLog.length} failure(s) during this run; see above (and RESULTS.md).`);
+  }
+
+  if (o.write) {
+    const md = [
+      "# Benchmark results (latest run)",
+      "",
+      `Command: \`${command}\``,
+      "",
+      `Date: ${
+        new Date().toISOString()
+      }; ${machine()}; load average ${loadAtStart} at start, ${loadavg()} at end;`,
+      `total ${elapsed.toFixed(0)} s.`,
+      "",
+      ref.path
+        ? `Reference: \`codex exec-server\` 0.140.0 (${ref.why}).`
+        : `**No reference** (${ref.why}): ours only.`,
+      "",
+      "Cells: median (spread: min–max for n < 8, else interquartile range; n = measured runs). Ratio = ours / reference",
+      "(medians). See README.md for the methodology and what limits each figure.",
+      "",
+      tbl,
+      "",
+      ...(notes.length ? ["Notes:", "", ...notes, ""] : []),
+      "Scenarios:",
+      "",
+      ...hints,
+      "",
+      ...(loudLog.length ? ["Failures:", "", ...loudLog.map((l) => `- ${l.replaceAll("\n", " ")}`), ""] : []),
+    ].join("\n");
+    await Deno.writeTextFile(`${benchDir}RESULTS.md`, md);
+    // Keep the generated file `deno fmt`-clean (the repo's check task runs `deno fmt --check`).
+    await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "-q", `${benchDir}RESULTS.md`],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output().catch(() => {});
+    console.log(`wrote ${benchDir}RESULTS.md`);
+  }
+  return loudLog.length ? 1 : 0;
+}
+
+addEventListener("unload", killAllServers);
+Deno.addSignalListener("SIGINT", () => {
+  killAllServers();
+  Deno.exit(130);
+});
+
+if (import.meta.main) {
+  let code = 1;
+  try {
+    code = await main();
+  } finally {
+    killAllServers();
+  }
+  Deno.exit(code);
+}
