@@ -19,7 +19,9 @@ export async function readFile(params: FsReadFileParams): Promise<FsReadFileResu
   return await mapOsErrors(async () => {
     using file = await Deno.open(path, { read: true });
     if (params.offset == null && params.length == null) {
-      return { dataBase64: await readBase64(file, Infinity) };
+      // Size the buffer from the file (small files are the common case); a file that grows is still read to EOF.
+      const size = (await file.stat()).size;
+      return { dataBase64: await readBase64(file, Infinity, undefined, size) };
     }
     const size = (await file.stat()).size;
     const offset = params.offset ?? 0;
@@ -53,9 +55,16 @@ async function fill(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
 }
 
 /** Reads up to `limit` bytes (to EOF when Infinity) and returns them base64-encoded. */
-async function readBase64(file: Deno.FsFile, limit: number, onTotal?: (n: number) => void): Promise<string> {
+async function readBase64(
+  file: Deno.FsFile,
+  limit: number,
+  onTotal?: (n: number) => void,
+  sizeHint?: number,
+): Promise<string> {
+  // A multiple of 3 (so every full piece encodes without padding), just over the expected size.
+  const expected = sizeHint === undefined ? CHUNK_BYTES : 3 * Math.ceil((sizeHint + 1) / 3);
   const buffer = new Uint8Array(
-    Math.min(CHUNK_BYTES, Number.isFinite(limit) ? Math.max(limit, 0) : CHUNK_BYTES),
+    Math.min(CHUNK_BYTES, expected, Number.isFinite(limit) ? Math.max(limit, 0) : CHUNK_BYTES),
   );
   const parts: string[] = [];
   let total = 0;

@@ -36,8 +36,11 @@ export interface ManagedProcessOptions {
   pipes?: ReadonlySet<string>;
 }
 
-/** How long `auto` ack mode waits for a first `process/read` once the retention bound is full. */
-const AUTO_ACK_DECISION_MS = 1000;
+/**
+ * How long after start `auto` ack mode waits for a first `process/read` before written notifications may
+ * free room. A pulling client (Codex's shell) reads within milliseconds of the start response.
+ */
+const AUTO_ACK_DECISION_MS = 250;
 
 /** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
 const STDIN_QUEUE_LIMIT = 1024 * 1024;
@@ -53,6 +56,7 @@ export class ManagedProcess {
   readonly #log: OutputLog;
   #ackModeChosen: boolean;
   #ackDecisionTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #startedAt = performance.now();
   #nextSeq = 1;
   #exited = false;
   #exitCode: number | null = null;
@@ -144,11 +148,15 @@ export class ManagedProcess {
    */
   #decideAckModeLater(): void {
     if (this.#ackModeChosen || this.#ackDecisionTimer !== null) return;
-    this.#ackDecisionTimer = setTimeout(() => {
+    const decide = () => {
       if (this.#ackModeChosen) return;
       this.#ackModeChosen = true;
       this.#log.ackMode = "notification";
-    }, AUTO_ACK_DECISION_MS);
+    };
+    // The clock runs from the start: a process that fills its bound late is not held up at all.
+    const remaining = AUTO_ACK_DECISION_MS - (performance.now() - this.#startedAt);
+    if (remaining <= 0) decide();
+    else this.#ackDecisionTimer = setTimeout(decide, remaining);
   }
 
   async #paused(wait: Promise<void>): Promise<void> {
