@@ -5,7 +5,7 @@ import { listenWebSocket } from "../src/server/websocket_listener.ts";
 import { sha256, timingSafeEqual } from "../src/server/ws_auth.ts";
 import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
 import { RpcPeer } from "./support/rpc_peer.ts";
-import { SERVER_ARGV, startWebSocketServer } from "./support/servers.ts";
+import { SERVER_ARGV, startWebSocketServer, withTokenServer } from "./support/servers.ts";
 
 /** Opens a WebSocket with extra headers; resolves with the peer, or rejects with the failure text. */
 async function open(
@@ -22,23 +22,8 @@ async function open(
   return new RpcPeer(new WebSocketTransport(socket, { description: "auth test" }));
 }
 
-async function withAuthServer(token: string, fn: (url: string) => Promise<void>): Promise<void> {
-  const server = new ExecServer();
-  const listener = await listenWebSocket(server, {
-    hostname: "127.0.0.1",
-    port: 0,
-    auth: { kind: "capability-token", sha256: await sha256(token) },
-  });
-  try {
-    await fn(listener.url);
-  } finally {
-    await server.shutdown();
-    await listener.close();
-  }
-}
-
 Deno.test("capability token: no token and a wrong token get 401 before the upgrade; the right one connects", async () => {
-  await withAuthServer("s3cret-token", async (url) => {
+  await withTokenServer("s3cret-token", async (url) => {
     await assert.rejects(open(url), /401/);
     await assert.rejects(open(url, { authorization: "Bearer wrong" }), /401/);
     await assert.rejects(open(url, { authorization: "Basic czNjcmV0LXRva2Vu" }), /401/);

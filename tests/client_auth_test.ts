@@ -2,25 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EnvironmentManager } from "../src/client/environment_manager.ts";
 import { parseEnvironmentsToml } from "../src/config/environments_toml.ts";
-import { ExecServer } from "../src/server/exec_server.ts";
-import { listenWebSocket } from "../src/server/websocket_listener.ts";
-import { sha256 } from "../src/server/ws_auth.ts";
-import { SERVER_ARGV } from "./support/servers.ts";
-
-async function withTokenServer(token: string, fn: (url: string) => Promise<void>): Promise<void> {
-  const server = new ExecServer();
-  const listener = await listenWebSocket(server, {
-    hostname: "127.0.0.1",
-    port: 0,
-    auth: { kind: "capability-token", sha256: await sha256(token) },
-  });
-  try {
-    await fn(listener.url);
-  } finally {
-    await server.shutdown();
-    await listener.close();
-  }
-}
+import { SERVER_ARGV, withTokenServer } from "./support/servers.ts";
 
 Deno.test("EnvironmentManager sends the bearer token from auth_token_file and from auth_token_env", async () => {
   const token = `tok-${crypto.randomUUID()}`;

@@ -10,6 +10,7 @@ import { ExecServer } from "../../src/server/exec_server.ts";
 import type { ServerOptions } from "../../src/server/options.ts";
 import { listenWebSocket, type WebSocketListener } from "../../src/server/websocket_listener.ts";
 import { setSelfCommand } from "../../src/util/self_command.ts";
+import { sha256 } from "../../src/server/ws_auth.ts";
 import { RpcPeer } from "./rpc_peer.ts";
 
 /** Absolute path of main.ts. */
@@ -192,5 +193,21 @@ export async function withPeer(
     } finally {
       await server.close();
     }
+  }
+}
+
+/** Runs `fn` with the URL of an in-process server that requires `Authorization: Bearer <token>`. */
+export async function withTokenServer(token: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const server = new ExecServer();
+  const listener = await listenWebSocket(server, {
+    hostname: "127.0.0.1",
+    port: 0,
+    auth: { kind: "capability-token", sha256: await sha256(token) },
+  });
+  try {
+    await fn(listener.url);
+  } finally {
+    await server.shutdown();
+    await listener.close();
   }
 }
