@@ -10,6 +10,8 @@ import { ErrorCode, RpcError } from "../protocol/errors.ts";
 const STRERROR: Record<number, string> = {
   1: "Operation not permitted",
   2: "No such file or directory",
+  7: "Argument list too long",
+  8: "Exec format error",
   5: "Input/output error",
   9: "Bad file descriptor",
   12: "Cannot allocate memory",
@@ -41,6 +43,8 @@ const STRERROR: Record<number, string> = {
 const ERRNO: Record<string, number> = {
   EPERM: 1,
   ENOENT: 2,
+  E2BIG: 7,
+  ENOEXEC: 8,
   EIO: 5,
   EBADF: 9,
   ENOMEM: 12,

@@ -9,6 +9,7 @@
 import { spawn as nodeSpawn } from "node:child_process";
 import { RpcError } from "../protocol/errors.ts";
 import type { ExitStatus, SpawnedChild } from "./child.ts";
+import { osErrorMessage } from "../fs/os_error.ts";
 import { spawnErrorMessage } from "./spawn_error.ts";
 
 /** What to run. */
@@ -64,7 +65,7 @@ function spawnDeno(options: PipeSpawnOptions): SpawnedChild {
       detached: true,
     }).spawn();
   } catch (error) {
-    throw RpcError.internal(spawnErrorMessage(error, options.cwd), error);
+    throw RpcError.internal(spawnErrorMessage(error), error);
   }
   const writer = options.pipeStdin ? child.stdin.getWriter() : null;
   let stdinClosed = false;
@@ -96,10 +97,10 @@ function spawnDeno(options: PipeSpawnOptions): SpawnedChild {
 function spawnNode(options: PipeSpawnOptions): SpawnedChild {
   // node:child_process reports a bad cwd asynchronously; check it first for a synchronous, exact error.
   try {
-    if (!Deno.statSync(options.cwd).isDirectory) throw RpcError.internal("Not a directory (os error 20)");
+    if (!Deno.statSync(options.cwd).isDirectory) throw RpcError.internal(osErrorMessage(20));
   } catch (error) {
     if (error instanceof RpcError) throw error;
-    throw RpcError.internal(spawnErrorMessage(error, options.cwd), error);
+    throw RpcError.internal(spawnErrorMessage(error), error);
   }
   const child = nodeSpawn(options.program, options.args, {
     argv0: options.arg0,
@@ -109,7 +110,7 @@ function spawnNode(options: PipeSpawnOptions): SpawnedChild {
     stdio: [options.pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
   if (child.pid === undefined) {
-    throw RpcError.internal("No such file or directory (os error 2)");
+    throw RpcError.internal(osErrorMessage(2));
   }
   const status = new Promise<ExitStatus>((resolve) => {
     child.once("exit", (code, signal) => {

@@ -101,12 +101,37 @@ function classifyId(id: unknown, text: string): RequestId | undefined {
   if (typeof id === "string") return id;
   if (typeof id !== "number" || !Number.isInteger(id)) return undefined;
   if (Number.isSafeInteger(id)) return id;
-  // JSON.parse rounded the digits: recover them from the source text so the echo is exact.
-  const digits = /"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text)?.[1];
-  if (digits === undefined) return undefined;
+  // JSON.parse rounded the digits: recover the top-level id's own source text so the echo is exact.
+  const digits = topLevelIdSource(text);
+  if (digits === undefined || !/^-?\d+$/.test(digits)) return undefined;
   const big = BigInt(digits);
   if (big > I64_MAX || big < I64_MIN) return undefined;
   return { rawJSON: digits };
+}
+
+/**
+ * The source text of the top-level `id` (not a nested one), via JSON.parse source-text access. Only
+ * used for integer ids beyond 2^53, so the second parse is rare. The reviver walk recurses, so a very
+ * deeply nested message falls back to the id written first (how clients write requests), then to the
+ * first `"id"` in the text.
+ */
+function topLevelIdSource(text: string): string | undefined {
+  try {
+    const sources = new Map<unknown, string>();
+    let root: unknown;
+    JSON.parse(
+      text,
+      function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
+        if (key === "id" && context?.source !== undefined) sources.set(this, context.source);
+        if (key === "") root = value;
+        return value;
+      } as (this: unknown, key: string, value: unknown) => unknown,
+    );
+    return sources.get(root);
+  } catch {
+    const leading = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text);
+    return (leading ?? /"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text))?.[1];
+  }
 }
 
 function idToJson(id: RequestId): string {
