@@ -32,11 +32,6 @@ export class ProcessTable {
     this.#sink = sink;
   }
 
-  /** Number of entries (running, exited or retained). */
-  get size(): number {
-    return this.#processes.size;
-  }
-
   /** The entry for `processId`, if not evicted. */
   get(processId: string): ManagedProcess | undefined {
     return this.#processes.get(processId);

@@ -49,7 +49,6 @@ export class ServerConnection {
   #state: HandshakeState = "new";
   #abort = new AbortController();
   readonly #host: ConnectionHost;
-  #inFlight = 0;
   readonly #closed = Promise.withResolvers<string>();
 
   /** Notifications to this connection. */
@@ -79,11 +78,6 @@ export class ServerConnection {
   /** Resolves with the reason once the connection has closed. */
   get closed(): Promise<string> {
     return this.#closed.promise;
-  }
-
-  /** Requests being handled right now. */
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   start(): void {
@@ -154,7 +148,6 @@ export class ServerConnection {
   }
 
   async #handleRequest(request: RequestMessage): Promise<void> {
-    this.#inFlight++;
     try {
       const gate = this.#host.gateOf(request.method);
       if (gate === undefined) throw RpcError.methodNotFound(request.method);
@@ -167,8 +160,6 @@ export class ServerConnection {
       }
     } catch (error) {
       this.#sendError(request.id, toRpcError(error));
-    } finally {
-      this.#inFlight--;
     }
   }
 
