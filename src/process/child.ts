@@ -1,9 +1,19 @@
 /** The shape every spawned child (pipes or PTY) presents to the process manager. @module */
 
-/** How a child ended: `code` is the exit status, or 128+signal when a signal killed it. */
+/** How a child ended. */
 export interface ExitStatus {
+  /** The exit status; 128 + signal when killed by a signal; -1 when the status could not be collected. */
   code: number;
+  /** The terminating signal number, or null. */
   signal: number | null;
+}
+
+/** Decodes a raw `waitpid` status: exit status, or 128 + signal (-1 when it could not be collected). */
+export function decodeWaitStatus(status: number | null): ExitStatus {
+  if (status === null) return { code: -1, signal: null };
+  const termSignal = status & 0x7f;
+  if (termSignal === 0) return { code: (status >> 8) & 0xff, signal: null };
+  return { code: 128 + termSignal, signal: termSignal };
 }
 
 /** One output stream of a child. */
@@ -23,6 +33,12 @@ export interface SpawnedChild {
   /** PTY only. */
   readonly resize: ((rows: number, cols: number) => void) | null;
   readonly status: Promise<ExitStatus>;
+  /**
+   * The `pipe:[inode]` identities of the child's stdio pipes (as `readlink /proc/<pid>/fd/N` shows them),
+   * empty for a pty; whoever still holds one after the child exited is an escaped descendant that
+   * termination must find. Absent when unknown.
+   */
+  readonly stdioPipes?: ReadonlySet<string>;
   /** Releases OS resources once the child has exited and its output drained. */
   dispose(): void;
 }

@@ -1,14 +1,17 @@
 /**
- * The only module that talks to libc through Deno FFI: the handful of calls a pseudo-terminal needs that Deno
- * does not offer (allocating a pty, spawning a session leader on it, window size, termios, non-blocking
- * writes with a poll for writability, waitpid, access).
+ * The only module that talks to libc through Deno FFI: the handful of calls that Deno does not offer, for
+ * pseudo-terminals (allocating a pty, window size, termios) and for spawning children cheaply (pipes, a
+ * `posix_spawn` of a session leader with given stdio, non-blocking writes with a poll for writability,
+ * waitpid, access). `Deno.Command` with `detached` forks the whole (60+ MiB) Deno process; glibc's
+ * `posix_spawn` uses `clone(CLONE_VM|CLONE_VFORK)` and copies no page tables.
  *
  * Every export hides pointers and buffers behind plain numbers and strings. The library is opened lazily on
- * first use, so importing this module costs nothing and needs no `--allow-ffi` until a pty is used.
+ * first use, so importing this module costs nothing and needs no `--allow-ffi` until it is used.
  *
  * Linux (glibc) only: the constants and struct layouts below are Linux's, identical on x86_64 and aarch64
- * (both little-endian). Blocking calls (`waitpid`, `poll`) run on FFI worker threads. `errno` is never read:
- * it is unreliable for calls made on another thread, and `posix_spawn` returns its error number directly.
+ * (both little-endian). The one blocking call (`poll`, with a timeout) runs on an FFI worker thread; exits are
+ * collected with `waitpid(WNOHANG)` on SIGCHLD, parking no thread. `errno` is never read: it is unreliable for
+ * calls made on another thread, and `posix_spawn` returns its error number directly.
  *
  * @module
  */
@@ -24,6 +27,9 @@ const TERMIOS_LFLAG_OFFSET = 12;
 const ICANON = 0o2;
 const X_OK = 1;
 const F_DUPFD_CLOEXEC = 1030;
+const F_SETFL = 4;
+const F_SETPIPE_SZ = 1031;
+const O_RDONLY = 0;
 const POLLOUT = 0x4;
 const POLLERR = 0x8;
 const POLLHUP = 0x10;
@@ -46,6 +52,9 @@ const SYMBOLS = {
   unlockpt: { parameters: ["i32"], result: "i32" },
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // glibc >= 2.28; only for an fd's inode number.
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32", optional: true },
   // Variadic in C; called with exactly one int argument, which every Linux ABI passes like a fixed one.
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // Variadic in C; one pointer argument (as above).
@@ -74,8 +83,8 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
-  // Runs on a worker thread: it blocks until the child exits.
-  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
+  // Only ever called with WNOHANG, so it returns at once.
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Oldest glibc that has every required symbol (`posix_spawn_file_actions_addchdir_np`). */
@@ -120,24 +129,47 @@ export function ensurePtySupport(): void {
 
 const encoder = new TextEncoder();
 
-/** A NUL-terminated C string; rejects interior NULs, which C would silently truncate at. */
+/** A string with a NUL byte inside, which C would silently truncate at. */
+export class NulByteError extends Error {
+  override name = "NulByteError";
+  constructor(readonly what: string) {
+    super(`nul byte found in provided data (${what})`);
+  }
+}
+
+/** A NUL-terminated C string; rejects interior NULs ({@link NulByteError}). */
 function cString(value: string, what: string): Uint8Array<ArrayBuffer> {
   const bytes = encoder.encode(value);
-  if (bytes.includes(0)) throw new Error(`nul byte found in provided data (${what})`);
+  if (bytes.includes(0)) throw new NulByteError(what);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
 }
 
-/** A NULL-terminated `char *[]`; the returned `keep` array must stay referenced while C uses the pointers. */
+/**
+ * A NULL-terminated `char *[]`; the returned `keep` must stay referenced while C uses the pointers. All strings
+ * share one buffer (one encode, one pointer lookup): per-string buffers cost ~2.5 µs each, 80+ µs for a
+ * typical environment, all of it on the spawn's critical path.
+ */
 function cStringArray(
   values: string[],
   what: string,
 ): { array: BigUint64Array<ArrayBuffer>; keep: Uint8Array[] } {
-  const keep = values.map((value) => cString(value, what));
-  const array = new BigUint64Array(keep.length + 1);
-  keep.forEach((bytes, i) => array[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes))));
-  return { array, keep };
+  for (const value of values) if (value.includes("\0")) throw new NulByteError(what);
+  const bytes = encoder.encode(values.length === 0 ? "" : `${values.join("\0")}\0`);
+  const array = new BigUint64Array(values.length + 1);
+  if (values.length === 0) return { array, keep: [] };
+  // User-space addresses fit in 47 bits: plain number arithmetic, written as two 32-bit halves.
+  const base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+  const words = new Uint32Array(array.buffer);
+  let start = 0;
+  for (let i = 0; i < values.length; i++) {
+    const address = base + start;
+    words[2 * i] = address % 0x1_0000_0000;
+    words[2 * i + 1] = Math.floor(address / 0x1_0000_0000);
+    start = bytes.indexOf(0, start) + 1;
+  }
+  return { array, keep: [bytes] };
 }
 
 /** Linux errno values this module may report, with their symbolic names and `strerror` texts. */
@@ -255,8 +287,17 @@ export function closeFd(fd: number): void {
 
 /** `access(path, X_OK) == 0`: what the kernel would allow `execve` to try (root, groups and ACLs included). */
 export function isExecutable(path: string): boolean {
+  // A reused buffer: a PATH search makes one call per entry, on the spawn's critical path.
+  if (path.length * 3 < pathScratch.length) {
+    const { written } = encoder.encodeInto(path, pathScratch);
+    if (pathScratch.subarray(0, written).includes(0)) throw new NulByteError("path");
+    pathScratch[written] = 0;
+    return libc().access(pathScratch, X_OK) === 0;
+  }
   return libc().access(cString(path, "path"), X_OK) === 0;
 }
+
+const pathScratch = new Uint8Array(4096);
 
 /** What {@link spawnSessionLeader} needs. */
 export interface SessionSpawn {
@@ -278,22 +319,49 @@ export interface SessionSpawn {
  * Throws {@link LibcError} with the errno `posix_spawn` returned (a failing chdir or exec shows up here).
  */
 export function spawnSessionLeader(spec: SessionSpawn): number {
-  const c = libc();
-  const path = cString(spec.path, "program");
-  const tty = cString(spec.ttyPath, "tty path");
-  const cwd = cString(spec.cwd, "cwd");
-  const argv = cStringArray(spec.argv, "argv");
-  const envp = cStringArray(spec.envp, "env");
+  // Open the slave as fd 0 (after setsid, so it becomes the controlling terminal), then copy it to 1 and 2.
+  return spawnSession({
+    path: spec.path,
+    argv: spec.argv,
+    envp: spec.envp,
+    cwd: spec.cwd,
+    stdio: [{ open: spec.ttyPath, flags: O_RDWR }, { dup: 0 }, { dup: 0 }],
+  });
+}
 
+/** What a child's fd 0, 1 or 2 becomes: a path opened there, or a copy of one of our fds. */
+export type StdioAction = { open: string; flags: number } | { dup: number };
+
+/** `/dev/null` for reading, as a child's stdin. */
+export const DEV_NULL_STDIN: StdioAction = { open: "/dev/null", flags: O_RDONLY };
+
+/** What {@link spawnSession} needs. */
+export interface SpawnSpec {
+  /** Path passed to `posix_spawn` (no PATH search happens here); relative to the server's cwd. */
+  path: string;
+  argv: string[];
+  /** `KEY=value` strings. */
+  envp: string[];
+  /** Working directory, entered in the child before exec (after the stdio actions). */
+  cwd: string;
+  /**
+   * The child's fds 0, 1 and 2, set up in order. `dup` sources must be >= 3 or an earlier target (see
+   * {@link pipe}); they stay open in the parent (the caller closes its copies after the spawn).
+   */
+  stdio: [StdioAction, StdioAction, StdioAction];
+}
+
+/** The spawn attributes are the same for every child: built once, reused (posix_spawn only reads them). */
+let spawnAttr: Uint8Array<ArrayBuffer> | null = null;
+
+function sessionSpawnAttr(c: Libc): Uint8Array<ArrayBuffer> {
+  if (spawnAttr) return spawnAttr;
   const attr = new Uint8Array(SPAWNATTR_BYTES);
-  const actions = new Uint8Array(FILE_ACTIONS_BYTES);
   const allSignals = new Uint8Array(SIGSET_BYTES);
   const noSignals = new Uint8Array(SIGSET_BYTES);
-  const pid = new Int32Array(1);
   c.sigfillset(allSignals);
   c.sigemptyset(noSignals);
-  c.posix_spawnattr_init(attr);
-  c.posix_spawn_file_actions_init(actions);
+  check("posix_spawnattr_init", c.posix_spawnattr_init(attr));
   try {
     check(
       "posix_spawnattr_setflags",
@@ -301,39 +369,184 @@ export function spawnSessionLeader(spec: SessionSpawn): number {
     );
     check("posix_spawnattr_setsigdefault", c.posix_spawnattr_setsigdefault(attr, allSignals));
     check("posix_spawnattr_setsigmask", c.posix_spawnattr_setsigmask(attr, noSignals));
-    // File actions run in order after setsid(): open the slave as fd 0 (acquiring the ctty), copy it to 1 and
-    // 2, close everything else, then chdir (last, so a relative cwd is not applied to the tty path).
-    check("addopen", c.posix_spawn_file_actions_addopen(actions, 0, tty, O_RDWR, 0));
-    check("adddup2", c.posix_spawn_file_actions_adddup2(actions, 0, 1));
-    check("adddup2", c.posix_spawn_file_actions_adddup2(actions, 0, 2));
+  } catch (error) {
+    c.posix_spawnattr_destroy(attr);
+    throw error;
+  }
+  spawnAttr = attr;
+  return attr;
+}
+
+/**
+ * Spawns `path` as a new session leader (setsid: its own session and process group) with the given fds
+ * 0/1/2, every signal at its default disposition and none blocked (Deno ignores SIGPIPE; children must not
+ * inherit that), every other fd closed (closefrom(3) on glibc >= 2.34; before that, every fd of ours is
+ * close-on-exec), in `cwd`. Returns the pid.
+ *
+ * glibc's `posix_spawn` runs the child on `clone(CLONE_VM|CLONE_VFORK)`: no page tables are copied, the
+ * caller is suspended only until the exec, and a failing file action, chdir or exec is returned as the
+ * error. Throws {@link LibcError} with that errno (or `EINVAL` for a NUL byte inside a string).
+ */
+export function spawnSession(spec: SpawnSpec): number {
+  const c = libc();
+  const path = cString(spec.path, "program");
+  const cwd = cString(spec.cwd, "cwd");
+  const argv = cStringArray(spec.argv, "argv");
+  const envp = cStringArray(spec.envp, "env");
+  const attr = sessionSpawnAttr(c);
+  const actions = new Uint8Array(FILE_ACTIONS_BYTES);
+  const keep: Uint8Array[] = [];
+  const pid = new Int32Array(1);
+  check("posix_spawn_file_actions_init", c.posix_spawn_file_actions_init(actions));
+  try {
+    for (let fd = 0; fd < 3; fd++) {
+      const action = spec.stdio[fd];
+      if ("dup" in action) {
+        check("adddup2", c.posix_spawn_file_actions_adddup2(actions, action.dup, fd));
+      } else {
+        const target = cString(action.open, "stdio path");
+        keep.push(target);
+        check("addopen", c.posix_spawn_file_actions_addopen(actions, fd, target, action.flags, 0));
+      }
+    }
     if (c.posix_spawn_file_actions_addclosefrom_np) {
       check("addclosefrom_np", c.posix_spawn_file_actions_addclosefrom_np(actions, 3));
     }
+    // Last, so a relative cwd is not applied to a relative stdio path.
     check("addchdir_np", c.posix_spawn_file_actions_addchdir_np(actions, cwd));
     const rc = c.posix_spawn(pid, path, actions, attr, argv.array, envp.array);
     if (rc !== 0) throw new LibcError("posix_spawn", rc);
     return pid[0];
   } finally {
     c.posix_spawn_file_actions_destroy(actions);
-    c.posix_spawnattr_destroy(attr);
+    keep.length = 0;
   }
+}
+
+/** Whether libc can spawn children here (Linux, glibc >= 2.29, `--allow-ffi`); asked once, then cached. */
+let spawnSupport: boolean | null = null;
+
+/** True when {@link spawnSession} and {@link pipe} work here; never throws. */
+export function hasLibcSpawn(): boolean {
+  if (spawnSupport === null) {
+    try {
+      libc();
+      spawnSupport = true;
+    } catch {
+      spawnSupport = false;
+    }
+  }
+  return spawnSupport;
+}
+
+/**
+ * A pipe for a child's stdio: the child's end is blocking (as programs expect) and close-on-exec (only the
+ * dup2 onto 0/1/2 reaches the child, never the original); ours is non-blocking and close-on-exec. `ours`
+ * is the read end for `"read"`, the write end for `"write"`. Both fds are >= 3, so a dup2 of one onto
+ * fds 0-2 can never clobber another (this process's fds 0-2 may be closed, making them the lowest free).
+ * `capacity` (bytes) asks for a bigger pipe buffer (`F_SETPIPE_SZ`); when the kernel refuses (above
+ * /proc/sys/fs/pipe-max-size, or the user's pipe quota), the default (64 KiB) stays.
+ */
+export function pipe(
+  ours: "read" | "write",
+  capacity?: number,
+): { ours: number; theirs: number; enlarged: boolean } {
+  const c = libc();
+  const fds = new Int32Array(2);
+  if (c.pipe2(fds, O_CLOEXEC) !== 0) throw new LibcError("pipe2", EMFILE_OR_ENFILE);
+  // Move an end off 0-2 (possible when this process's own stdio is closed).
+  for (let i = 0; i < 2; i++) {
+    if (fds[i] >= 3) continue;
+    const copy = c.fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    c.close(fds[i]);
+    fds[i] = copy;
+  }
+  const [read, write] = fds;
+  if (read < 0 || write < 0) {
+    if (read >= 0) c.close(read);
+    if (write >= 0) c.close(write);
+    throw new LibcError("fcntl", EMFILE_OR_ENFILE);
+  }
+  const fd = ours === "read" ? read : write;
+  if (c.fcntl(fd, F_SETFL, O_NONBLOCK) !== 0) {
+    c.close(read);
+    c.close(write);
+    throw new Error(`fcntl(F_SETFL, O_NONBLOCK) failed on fd ${fd}`);
+  }
+  const enlarged = capacity !== undefined && c.fcntl(fd, F_SETPIPE_SZ, capacity) >= capacity; // best effort
+  return ours === "read" ? { ours: read, theirs: write, enlarged } : { ours: write, theirs: read, enlarged };
+}
+
+/** pipe2 fails with EMFILE or ENFILE; errno is not readable here, and EMFILE is by far the likelier. */
+const EMFILE_OR_ENFILE = 24;
+
+const AT_EMPTY_PATH = 0x1000;
+const STATX_INO = 0x100;
+const STATX_BYTES = 256;
+const STATX_INO_OFFSET = 32;
+const EMPTY_PATH = new Uint8Array(1);
+
+/** The inode number of what `fd` refers to (`statx(fd, "", AT_EMPTY_PATH)`), or null if unavailable. */
+export function fdInode(fd: number): bigint | null {
+  const c = libc();
+  if (!c.statx) return null;
+  const buffer = new Uint8Array(STATX_BYTES);
+  if (c.statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_INO, buffer) !== 0) return null;
+  return new DataView(buffer.buffer).getBigUint64(STATX_INO_OFFSET, true);
 }
 
 function check(call: string, rc: number): void {
   if (rc !== 0) throw new LibcError(call, rc);
 }
 
+const WNOHANG = 1;
+/** How often the watched children are checked even without a SIGCHLD (a safety net; also keeps the event
+ * loop alive while a child is watched, as a pending wait would). */
+const EXIT_POLL_MS = 1000;
+
+/** Children whose exit is awaited, with the resolver of their {@link waitForExit} promise. */
+const watchedChildren = new Map<number, (status: number | null) => void>();
+/** Installed on first use and kept (a signal listener does not keep the event loop alive). */
+let sigchldListening = false;
+/** Runs while a child is watched. */
+let exitPollTimer: ReturnType<typeof setInterval> | null = null;
+const waitStatus = new Int32Array(1);
+
 /**
- * Waits (on a worker thread, never blocking the event loop) for `pid` to exit and returns its raw wait status,
- * or `null` when it cannot be collected (someone else reaped it). Retries spurious failures (EINTR) a bounded
- * number of times, since errno is not reliable for calls made on another thread.
+ * Resolves with `pid`'s raw wait status once it exits (reaping it), or `null` when it cannot be collected
+ * (someone else reaped it). Never blocks and parks no thread: every SIGCHLD (and a slow timer, as a safety net)
+ * checks each watched child with `waitpid(pid, WNOHANG)`. (A blocking `waitpid` per child on an FFI worker
+ * thread would exhaust Deno's small blocking-thread pool: beyond a few dozen running children, later exits
+ * went unnoticed until earlier children ended.) Only the given pids are waited for, never `-1`, so children
+ * spawned by `Deno.Command` are left to Deno.
  */
-export async function waitForExit(pid: number): Promise<number | null> {
-  const c = libc();
-  const status = new Int32Array(1);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const rc = await c.waitpid(pid, status, 0);
-    if (rc === pid) return status[0];
+export function waitForExit(pid: number): Promise<number | null> {
+  const { promise, resolve } = Promise.withResolvers<number | null>();
+  watchedChildren.set(pid, resolve);
+  exitPollTimer ??= setInterval(reapWatchedChildren, EXIT_POLL_MS);
+  if (!sigchldListening) {
+    sigchldListening = true;
+    Deno.addSignalListener("SIGCHLD", reapWatchedChildren);
+    // A child that exited before the listener existed sent its SIGCHLD to no one.
+    reapWatchedChildren();
   }
-  return null;
+  return promise;
+}
+
+function stopPollingIfIdle(): void {
+  if (watchedChildren.size === 0 && exitPollTimer !== null) {
+    clearInterval(exitPollTimer);
+    exitPollTimer = null;
+  }
+}
+
+function reapWatchedChildren(): void {
+  const c = libc();
+  for (const [pid, resolve] of watchedChildren) {
+    const rc = c.waitpid(pid, waitStatus, WNOHANG);
+    if (rc === 0) continue; // still running
+    watchedChildren.delete(pid);
+    resolve(rc === pid ? waitStatus[0] : null);
+  }
+  stopPollingIfIdle();
 }

@@ -34,6 +34,20 @@ export interface ManagedProcessOptions {
   ackMode: AckMode;
   /** The child's stdio pipes (`pipe:[inode]`), to find escaped descendants at termination. */
   pipes?: ReadonlySet<string>;
+  /** What `auto` ack mode learned about this client from its earlier processes (one per session). */
+  ackMemory?: AckModeMemory;
+  /** Overrides {@link AUTO_ACK_DECISION_MS} (tests). */
+  autoAckDecisionMs?: number;
+}
+
+/**
+ * How a client consumed output so far, shared by the processes of one session. A client that let an
+ * `auto` process fill its bound without ever calling `process/read` consumes notifications: later
+ * processes count written notifications as acknowledged at once instead of waiting for the decision
+ * clock. Any `process/read` (Codex's shell pages with it) switches the memory back to reads.
+ */
+export class AckModeMemory {
+  learned: "notification" | "read" | null = null;
 }
 
 /**
@@ -54,6 +68,9 @@ export class ManagedProcess {
   readonly #sink: NotificationSink;
   readonly #options: ManagedProcessOptions;
   readonly #log: OutputLog;
+  readonly #ackMemory: AckModeMemory;
+  /** `process/output` up to the seq's digits. */
+  readonly #outputPrefix: string;
   #ackModeChosen: boolean;
   #ackDecisionTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #startedAt = performance.now();
@@ -88,7 +105,11 @@ export class ManagedProcess {
     this.#sink = options.sink;
     this.#options = options;
     this.#onClosed = options.onClosed;
+    this.#outputPrefix = `{"jsonrpc":"2.0","method":"process/output","params":{"processId":${
+      JSON.stringify(id)
+    },"seq":`;
     this.#ackModeChosen = options.ackMode !== "auto";
+    this.#ackMemory = options.ackMemory ?? new AckModeMemory();
     this.#log = new OutputLog(
       options.retainBytes,
       options.ackMode === "auto" ? "undecided" : options.ackMode,
@@ -148,13 +169,17 @@ export class ManagedProcess {
    */
   #decideAckModeLater(): void {
     if (this.#ackModeChosen || this.#ackDecisionTimer !== null) return;
+    const memory = this.#ackMemory;
     const decide = () => {
       if (this.#ackModeChosen) return;
       this.#ackModeChosen = true;
       this.#log.ackMode = "notification";
+      memory.learned ??= "notification";
     };
     // The clock runs from the start: a process that fills its bound late is not held up at all.
-    const remaining = AUTO_ACK_DECISION_MS - (performance.now() - this.#startedAt);
+    const remaining = memory.learned === "notification"
+      ? 0
+      : (this.#options.autoAckDecisionMs ?? AUTO_ACK_DECISION_MS) - (performance.now() - this.#startedAt);
     if (remaining <= 0) decide();
     else this.#ackDecisionTimer = setTimeout(decide, remaining);
   }
@@ -172,9 +197,10 @@ export class ManagedProcess {
     const seq = this.#nextSeq++;
     const chunk = bytes.toBase64();
     this.#log.append({ seq, stream, chunk, size: bytes.length });
-    this.#sink.notify(
-      "process/output",
-      { processId: this.id, seq, stream, chunk },
+    // Built by template and sent in parts: base64 needs no JSON escaping, and the chunk is never copied
+    // into a bigger string (see WriteQueue). Same members, same order as encodeNotification would write.
+    this.#sink.notifyEncoded(
+      [`${this.#outputPrefix}${seq},"stream":"${stream}","chunk":"`, chunk, '"}}'],
       () => this.#log.acknowledgeNotification(seq),
     );
     this.#wake();
@@ -233,6 +259,7 @@ export class ManagedProcess {
       this.#ackModeChosen = true;
       this.#log.ackMode = "read";
     }
+    this.#ackMemory.learned = "read";
     this.#log.acknowledgeRead(afterSeq);
     const deadline = performance.now() + waitMs;
     while (!this.#readReady(afterSeq)) {

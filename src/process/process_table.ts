@@ -8,8 +8,7 @@ import { RpcError } from "../protocol/errors.ts";
 import type { ProcessStartParams } from "../protocol/process.ts";
 import type { NotificationSink } from "../server/context.ts";
 import { buildChildEnv } from "./env_policy.ts";
-import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
-import { openFds, stdioPipesOf } from "./process_tree.ts";
+import { AckModeMemory, ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
 import { spawnChild } from "./spawn_child.ts";
 
 /** Limits and timings for a table. */
@@ -26,6 +25,8 @@ export class ProcessTable {
   readonly #evictionTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #options: ProcessTableOptions;
   readonly #sink: NotificationSink;
+  /** How this session's client consumes output, learned by `ackMode: "auto"` (see AckModeMemory). */
+  readonly #ackMemory = new AckModeMemory();
 
   constructor(options: ProcessTableOptions, sink: NotificationSink) {
     this.#options = options;
@@ -53,14 +54,14 @@ export class ProcessTable {
     }
     const cwd = resolveCwd(params.cwd);
     const env = buildChildEnv(params.env, params.envPolicy);
-    // Remember the child's stdio pipes: after its root exits, whoever still holds them is an escaped
-    // descendant that termination must find (the ppid walk cannot, once it is re-parented to init).
-    const fdsBefore = openFds();
     const child = spawnChild({ ...params, cwd, env, wrapper });
     const process = new ManagedProcess(id, child, {
       ...this.#options,
-      pipes: stdioPipesOf(child.pid, fdsBefore),
+      // After the root exits, whoever still holds its stdio pipes is an escaped descendant that
+      // termination must find (the ppid walk cannot, once it is re-parented to init).
+      pipes: child.stdioPipes,
       ackMode: params.ackMode ?? "auto",
+      ackMemory: this.#ackMemory,
       tty: params.tty,
       sink: this.#sink,
       onClosed: (p) => this.#scheduleEviction(p),

@@ -66,7 +66,10 @@ export function listDescendants(rootPid: number): ProcessIdentity[] {
   return result;
 }
 
-/** This process's open fd numbers (one readdir of /proc/self/fd, no readlink). */
+/**
+ * This process's open fd numbers (one readdir of /proc/self/fd, no readlink). Only the `Deno.Command`
+ * spawn needs it (see {@link stdioPipesOf}); the libc spawn knows its pipes.
+ */
 export function openFds(): Set<number> {
   const fds = new Set<number>();
   if (!HAS_PROC) return fds;

@@ -2,18 +2,18 @@
  * Pseudo-terminal children for `tty:true` processes: the child runs as a session leader with the pty slave as
  * fds 0/1/2 and controlling terminal; we hold the master.
  *
- * The master is non-blocking. It is read through `node:tty`'s `ReadStream` on a duplicate of the fd: that
- * polls on the event loop (no thread parked per pty), and `pause()` stops reading the fd, which is how
- * backpressure reaches the child; it measured about twice as fast as FFI `read` on a worker thread. Writes do
- * not use that stream: Deno's tty stream never resumes a write that hit EAGAIN (a full pty input queue), so
+ * The master is non-blocking. It is read through `node:tty`'s `ReadStream` on a duplicate of the fd (see
+ * `node_tty.ts`, which loads that module lazily): that polls on the event loop (no thread parked per pty),
+ * and `pause()` stops reading the fd, which is how backpressure reaches the child. Writes do not use that
+ * stream: Deno's tty stream never resumes a write that hit EAGAIN (a full pty input queue), so
  * input is written with plain non-blocking `write(2)` calls and, when the queue is full, a `poll(2)` for
  * writability on a worker thread. Our own fd stays open for writes and `ioctl`s until {@link PtyChild.close}.
  *
  * @module
  */
 
-import tty from "node:tty";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import { decodeWaitStatus, type ExitStatus } from "./child.ts";
 import {
   closeFd,
   dupFd,
@@ -28,6 +28,9 @@ import {
   waitWritable,
   writeNonBlocking,
 } from "./libc.ts";
+import { type FdReader, readFd } from "./node_tty.ts";
+
+export type { ExitStatus } from "./child.ts";
 
 /** How to start a pty child. */
 export interface PtySpawnOptions {
@@ -43,14 +46,6 @@ export interface PtySpawnOptions {
   rows: number;
   /** Terminal columns (callers default to 80). */
   cols: number;
-}
-
-/** How a child ended. */
-export interface ExitStatus {
-  /** The exit status; 128 + signal when killed by a signal; -1 when the status could not be collected. */
-  code: number;
-  /** The terminating signal number, or null. */
-  signal: number | null;
 }
 
 /** A running (or finished) pty child and our end of its terminal. */
@@ -158,14 +153,6 @@ function checkCwd(cwd: string): string | null {
   return `${errnoText(errno)} (os error ${errno}): cwd ${JSON.stringify(cwd)}`;
 }
 
-/** Decodes a `waitpid` status: exit status, or 128 + signal (-1 when it could not be collected). */
-function decodeWaitStatus(status: number | null): ExitStatus {
-  if (status === null) return { code: -1, signal: null };
-  const termSignal = status & 0x7f;
-  if (termSignal === 0) return { code: (status >> 8) & 0xff, signal: null };
-  return { code: 128 + termSignal, signal: termSignal };
-}
-
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -173,10 +160,7 @@ class PtyChildImpl implements PtyChild {
   readonly output: ReadableStream<Uint8Array>;
   readonly status: Promise<ExitStatus>;
   readonly #controlFd: number;
-  readonly #socket: tty.ReadStream;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #outputDone = false;
-  #discardOutput = false;
+  readonly #reader: FdReader;
   #closed = false;
   #lastByteWritten: number | undefined;
   /** Serialises writes so concurrent calls land in call order. */
@@ -185,42 +169,10 @@ class PtyChildImpl implements PtyChild {
   constructor(readonly pid: number, controlFd: number, streamFd: number) {
     this.#controlFd = controlFd;
     this.status = waitForExit(pid).then(decodeWaitStatus, () => decodeWaitStatus(null));
-    // The stream owns streamFd (destroying it closes the fd); we keep controlFd for ioctls.
-    this.#socket = new tty.ReadStream(streamFd);
-    this.#socket.pause();
-    this.output = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#controller = controller;
-      },
-      pull: () => {
-        this.#socket.resume();
-      },
-      cancel: () => {
-        // The stream is already closed for the consumer; keep draining the master so the child never blocks.
-        this.#discardOutput = true;
-        this.#outputDone = true;
-        this.#socket.resume();
-      },
-    }, new ByteLengthQueuingStrategy({ highWaterMark: OUTPUT_HIGH_WATER_MARK }));
-
-    this.#socket.on("data", (chunk: Uint8Array) => {
-      if (this.#discardOutput || this.#outputDone) return;
-      this.#controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      if ((this.#controller.desiredSize ?? 0) <= 0) this.#socket.pause();
-    });
+    // The reader owns streamFd (and closes it); we keep controlFd for writes and ioctls.
     // Linux reports "no slave left" as EIO on the master: that is the normal end of output.
-    this.#socket.on("error", (error: Error & { code?: string }) => {
-      this.#finishOutput(error.code === "EIO" ? undefined : error);
-    });
-    this.#socket.on("end", () => this.#finishOutput());
-    this.#socket.on("close", () => this.#finishOutput());
-  }
-
-  #finishOutput(error?: Error): void {
-    if (this.#outputDone) return;
-    this.#outputDone = true;
-    if (error) this.#controller.error(error);
-    else this.#controller.close();
+    this.#reader = readFd(streamFd, { highWaterMark: OUTPUT_HIGH_WATER_MARK, eioIsEnd: true });
+    this.output = this.#reader.stream;
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -273,8 +225,7 @@ class PtyChildImpl implements PtyChild {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
+    this.#reader.destroy();
     closeFd(this.#controlFd);
-    this.#finishOutput();
   }
 }

@@ -66,6 +66,7 @@ export function spawnChild(spec: ChildSpec): SpawnedChild {
     closeStdin: () => pty.sendEof(),
     resize: (rows, cols) => pty.resize(rows, cols),
     status: pty.status,
+    stdioPipes: new Set(), // a pty: escaped descendants hold the terminal, not pipes
     dispose: () => pty.close(),
   };
 }
