@@ -171,6 +171,11 @@ export class MemorySink implements NotificationSink {
     return true;
   }
 
+  notifyEncoded(message: string | readonly string[], onWritten?: () => void): boolean {
+    const { method, params } = JSON.parse(typeof message === "string" ? message : message.join(""));
+    return this.notify(method, params, onWritten);
+  }
+
   whenWritable(): Promise<void> {
     this.whenWritableCalls++;
     return this.#gate?.promise ?? Promise.resolve();

@@ -37,8 +37,9 @@ class MemoryTransport implements MessageTransport {
     this.#readLoop();
   }
 
-  send(text: string, onWritten?: () => void): void {
+  send(message: string | readonly string[], onWritten?: () => void): void {
     if (this.#closed) return;
+    const text = typeof message === "string" ? message : message.join("");
     this.#queuedBytes += text.length;
     this.#writer.write(text).then(() => {
       this.#queuedBytes -= text.length;

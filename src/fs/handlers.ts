@@ -6,7 +6,9 @@
  */
 import { sandboxPlan } from "../sandbox/policy.ts";
 import { runInSandbox } from "../sandbox/run_helper.ts";
+import type { FsReadFileParams, FsReadFileResult } from "../protocol/fs.ts";
 import { localFsHandlers } from "./local.ts";
+import { type ReadFileParts, readFileParts as localReadFileParts } from "./read_file.ts";
 import { parseAbsolutePath } from "./paths.ts";
 import { canonicalParent } from "./resolve.ts";
 import { FS_METHODS, type FsHandlers, type FsMethod, type FsOptions } from "./types.ts";
@@ -18,7 +20,9 @@ const PATH_KEYS = ["path", "sourcePath", "destinationPath"] as const;
  * Builds the handlers for every `fs/*` method. Params must already be validated against the method's
  * schema; handlers throw `RpcError`.
  */
-export function createFsHandlers(options: FsOptions = {}): FsHandlers {
+export function createFsHandlers(
+  options: FsOptions = {},
+): FsHandlers & { readFileParts(params: FsReadFileParams): Promise<ReadFileParts> } {
   const handlers: Partial<Record<FsMethod, (params: never) => Promise<unknown>>> = {};
   for (const method of FS_METHODS) {
     const direct = localFsHandlers[method] as (params: unknown) => Promise<unknown>;
@@ -37,5 +41,14 @@ export function createFsHandlers(options: FsOptions = {}): FsHandlers {
       return await runInSandbox(method, { ...params, ...canonical, sandbox: null }, plan, options);
     };
   }
-  return handlers as unknown as FsHandlers;
+  const readFile = handlers["fs/readFile"]!;
+  const readFileParts = async (params: FsReadFileParams): Promise<ReadFileParts> => {
+    if (sandboxPlan(params.sandbox).kind === "direct") {
+      parseAbsolutePath(params.path);
+      return await localReadFileParts(params);
+    }
+    const { dataBase64, ...rest } = (await readFile(params as never)) as FsReadFileResult;
+    return { parts: [dataBase64], ...rest };
+  };
+  return Object.assign(handlers as unknown as FsHandlers, { readFileParts });
 }

@@ -143,6 +143,14 @@ export function encodeResult(id: RequestId, result: unknown): string {
   return `{"jsonrpc":"2.0","id":${idToJson(id)},"result":${JSON.stringify(result ?? {})}}`;
 }
 
+/**
+ * A success response whose result is already JSON, given in parts (see `MessageTransport.send`): the
+ * parts are not joined here, so a large payload is never copied into a bigger string.
+ */
+export function encodeResultParts(id: RequestId, resultParts: readonly string[]): string[] {
+  return [`{"jsonrpc":"2.0","id":${idToJson(id)},"result":`, ...resultParts, "}"];
+}
+
 /** Serialises an error response. `id` null means the request's id could not be known (sent as -1). */
 export function encodeError(id: RequestId | null, error: RpcErrorObject): string {
   return `{"jsonrpc":"2.0","id":${id === null ? "-1" : idToJson(id)},"error":${JSON.stringify(error)}}`;

@@ -23,6 +23,7 @@ export class LineFramer {
   #discardPrefix = "";
   #discardedBytes = 0;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
+  readonly #lenientDecoder = new TextDecoder("utf-8");
   readonly #maxBytes: number;
   readonly #handlers: LineFramerHandlers;
 
@@ -31,7 +32,11 @@ export class LineFramer {
     this.#handlers = handlers;
   }
 
-  /** Feeds one chunk; emits every complete line in it. */
+  /**
+   * Feeds one chunk; emits every complete line in it. Takes ownership of `chunk`: pieces of it may be
+   * kept until their line completes, so the caller must not reuse it (Deno's readers hand out fresh
+   * buffers; copying each 64 KiB read cost ~30 ms per 50 MB message).
+   */
   push(chunk: Uint8Array): void {
     let start = 0;
     while (start < chunk.length) {
@@ -66,8 +71,7 @@ export class LineFramer {
       this.#pieceBytes = 0;
       return;
     }
-    // Copy: the caller may reuse its buffer after push() returns.
-    this.#pieces.push(bytes.slice());
+    this.#pieces.push(bytes);
     this.#pieceBytes += bytes.length;
   }
 
@@ -91,7 +95,10 @@ export class LineFramer {
     if (isBlank(bytes)) return;
     let line: string;
     try {
-      line = this.#decoder.decode(bytes);
+      // The replacing decoder is ~4x faster than the fatal one (150 ms vs 40 ms for a 67 MB line). A
+      // U+FFFD in its output means invalid input or a literal U+FFFD: only then ask the fatal decoder.
+      line = this.#lenientDecoder.decode(bytes);
+      if (line.includes("\uFFFD")) this.#decoder.decode(bytes);
     } catch {
       this.#handlers.onFramingError(
         "message is not valid UTF-8",

@@ -11,7 +11,16 @@ import {
   type MessageTransport,
   type TransportHandlers,
 } from "./transport.ts";
-import { WriteQueue } from "./write_queue.ts";
+import { type OutgoingMessage, WriteQueue } from "./write_queue.ts";
+
+/**
+ * A byte sink written without web-stream machinery (e.g. `Deno.stdout`): `write` may take fewer bytes
+ * than given and returns how many it took.
+ */
+export interface RawWriter {
+  write(bytes: Uint8Array): Promise<number>;
+  close?(): void;
+}
 
 /** Options for {@link StreamTransport}. */
 export interface StreamTransportOptions {
@@ -25,7 +34,8 @@ export interface StreamTransportOptions {
 export class StreamTransport implements MessageTransport {
   readonly description: string;
   #readable: ReadableStream<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | null;
+  #rawWriter: RawWriter | null;
   #queue: WriteQueue;
   #handlers: TransportHandlers | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -36,16 +46,17 @@ export class StreamTransport implements MessageTransport {
 
   constructor(
     readable: ReadableStream<Uint8Array>,
-    writable: WritableStream<Uint8Array>,
+    writable: WritableStream<Uint8Array> | RawWriter,
     options: StreamTransportOptions,
   ) {
     this.description = options.description;
     this.#readable = readable;
-    this.#writer = writable.getWriter();
+    this.#writer = writable instanceof WritableStream ? writable.getWriter() : null;
+    this.#rawWriter = writable instanceof WritableStream ? null : writable;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     this.#queue = new WriteQueue({
-      write: (bytes) => this.#writer.write(bytes),
+      write: (bytes) => this.#writer ? this.#writer.write(bytes) : this.#writeRaw(bytes),
       onError: (error) => this.#finish(`write failed: ${(error as Error).message ?? error}`),
     }, this.#highWater / 2);
   }
@@ -63,8 +74,13 @@ export class StreamTransport implements MessageTransport {
     this.#readLoop();
   }
 
-  send(text: string, onWritten?: () => void): void {
-    if (!this.#closed) this.#queue.push(text, onWritten);
+  send(message: OutgoingMessage, onWritten?: () => void): void {
+    if (!this.#closed) this.#queue.push(message, onWritten);
+  }
+
+  async #writeRaw(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) offset += await this.#rawWriter!.write(bytes.subarray(offset));
   }
 
   whenWritable(): Promise<void> {
@@ -112,7 +128,14 @@ export class StreamTransport implements MessageTransport {
     // Flush what is queued (responses to the last requests), then release the writer.
     this.#queue.whenIdle().then(() => {
       this.#queue.kill();
-      this.#writer.close().catch(() => {});
+      if (this.#writer) this.#writer.close().catch(() => {});
+      else {
+        try {
+          this.#rawWriter!.close?.();
+        } catch {
+          // Already closed.
+        }
+      }
     });
     handlers?.onClose(reason);
   }

@@ -21,8 +21,12 @@ export interface MessageTransport {
   readonly description: string;
   /** Starts reading; messages flow to `handlers` until close. */
   start(handlers: TransportHandlers): void;
-  /** Queues one message. `onWritten` runs once it has been handed to the OS. Dropped after close. */
-  send(text: string, onWritten?: () => void): void;
+  /**
+   * Queues one message: a JSON text, or a JSON text in parts (concatenated on the wire, never in memory:
+   * large base64 payloads are sent this way). `onWritten` runs once it has been handed to the OS. Dropped
+   * after close.
+   */
+  send(message: string | readonly string[], onWritten?: () => void): void;
   /** Bytes queued but not yet written. */
   readonly bufferedBytes: number;
   /** Resolves once the queue is below the low-water mark (immediately when it already is, or when closed). */

@@ -62,10 +62,10 @@ export class WebSocketTransport implements MessageTransport {
 
   #lastError = "";
 
-  send(text: string, onWritten?: () => void): void {
+  send(message: string | readonly string[], onWritten?: () => void): void {
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
     try {
-      this.#socket.send(text);
+      this.#socket.send(typeof message === "string" ? message : message.join(""));
     } catch {
       return;
     }

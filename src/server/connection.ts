@@ -9,6 +9,7 @@ import {
   encodeError,
   encodeNotification,
   encodeResult,
+  encodeResultParts,
   parseMessage,
   type RequestId,
   type RequestMessage,
@@ -27,6 +28,16 @@ export type HandshakeState = "new" | "initializing" | "ready" | "closed";
 /** A handler's answer when work must follow the response (e.g. streamed body frames). */
 export class FollowUp<R> {
   constructor(readonly result: R, readonly afterResponse: () => void) {}
+}
+
+/**
+ * A handler's answer already encoded as JSON (in parts, concatenated on the wire), for results carrying
+ * large base64 payloads: base64 never needs JSON escaping, so `JSON.stringify` and any copy of the
+ * payload into a bigger string are skipped. `R` documents the decoded shape.
+ */
+export class EncodedResult<R> {
+  declare readonly shape?: R;
+  constructor(readonly parts: readonly string[]) {}
 }
 
 /** What the connection needs from the server. */
@@ -56,6 +67,11 @@ export class ServerConnection {
     notify: (method, params, onWritten) => {
       if (this.#state === "closed") return false;
       this.transport.send(encodeNotification(method, params), onWritten);
+      return true;
+    },
+    notifyEncoded: (message, onWritten) => {
+      if (this.#state === "closed") return false;
+      this.transport.send(message, onWritten);
       return true;
     },
     whenWritable: () => this.transport.whenWritable(),
@@ -152,7 +168,9 @@ export class ServerConnection {
       const gate = this.#host.gateOf(request.method);
       if (gate === undefined) throw RpcError.methodNotFound(request.method);
       const result = await this.#host.dispatch(this, request);
-      if (result instanceof FollowUp) {
+      if (result instanceof EncodedResult) {
+        this.#sendEncodedResult(request.id, result.parts);
+      } else if (result instanceof FollowUp) {
         this.#sendResult(request.id, result.result);
         result.afterResponse();
       } else {
@@ -177,6 +195,11 @@ export class ServerConnection {
   #sendResult(id: RequestId, result: unknown): void {
     if (this.#state === "closed") return;
     this.transport.send(encodeResult(id, result));
+  }
+
+  #sendEncodedResult(id: RequestId, parts: readonly string[]): void {
+    if (this.#state === "closed") return;
+    this.transport.send(encodeResultParts(id, parts));
   }
 
   #sendError(id: RequestId | null, error: RpcError): void {

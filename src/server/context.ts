@@ -12,6 +12,11 @@ export interface NotificationSink {
    * Returns false when nothing is attached to receive it (the notification is dropped).
    */
   notify(method: string, params: unknown, onWritten?: () => void): boolean;
+  /**
+   * Queues a notification its producer already encoded (a JSON text, or parts of one: see
+   * `MessageTransport.send`), for hot paths such as `process/output`. Same contract as {@link notify}.
+   */
+  notifyEncoded(message: string | readonly string[], onWritten?: () => void): boolean;
   /** Resolves when the outbound queue has room again; already resolved when it has room now. */
   whenWritable(): Promise<void>;
 }

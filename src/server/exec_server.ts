@@ -19,6 +19,7 @@ import { registerProcessMethods } from "./process_methods.ts";
 import { registerHttpMethods } from "./http_methods.ts";
 import { registerFsMethods } from "./fs_methods.ts";
 import { Session } from "./session.ts";
+import { preloadNodeTty } from "../process/node_tty.ts";
 
 /** Resolves `process/start.cwd`: a native path or `file:` URI; a relative path resolves against our cwd, as in 0.140.0. */
 export function resolveProcessCwd(cwd: string): string {
@@ -103,8 +104,16 @@ export class ExecServer implements ConnectionHost {
       : this.#createSession();
     session.attach(connection);
     connection.markInitializing(session);
+    // Load the fd reader's module once a client is here, after this reply is on its way: not on the cold
+    // start path (~20 ms), and usually done before the first process/start.
+    if (!this.#preloaded) {
+      this.#preloaded = true;
+      setTimeout(preloadNodeTty, 0);
+    }
     return { sessionId: session.id };
   }
+
+  #preloaded = false;
 
   #createSession(): Session {
     if (this.#sessions.size >= this.options.maxSessions) {

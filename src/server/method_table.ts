@@ -5,7 +5,7 @@
  * @module
  */
 import type { RequestType } from "../protocol/methods.ts";
-import type { FollowUp, ServerConnection } from "./connection.ts";
+import type { EncodedResult, FollowUp, ServerConnection } from "./connection.ts";
 import type { HandlerContext } from "./context.ts";
 import type { Session } from "./session.ts";
 
@@ -20,7 +20,7 @@ export interface RequestContext extends HandlerContext {
 export type MethodHandler<P, R> = (
   params: P,
   ctx: RequestContext,
-) => Promise<R | FollowUp<R>> | R | FollowUp<R>;
+) => Promise<R | FollowUp<R> | EncodedResult<R>> | R | FollowUp<R> | EncodedResult<R>;
 
 /** A registered method. */
 export interface MethodEntry {

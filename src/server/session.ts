@@ -31,6 +31,8 @@ export class Session {
     const sink: NotificationSink = {
       notify: (method, params, onWritten) =>
         this.#owner?.notifications.notify(method, params, onWritten) ?? false,
+      notifyEncoded: (message, onWritten) =>
+        this.#owner?.notifications.notifyEncoded(message, onWritten) ?? false,
       whenWritable: () => this.#owner?.notifications.whenWritable() ?? Promise.resolve(),
     };
     this.processes = new ProcessTable({

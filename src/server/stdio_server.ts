@@ -9,7 +9,7 @@ import type { ExecServer } from "./exec_server.ts";
 
 /** Serves one connection on stdio; resolves when it has closed and the server has shut down. */
 export async function serveStdio(server: ExecServer): Promise<void> {
-  const transport = new StreamTransport(Deno.stdin.readable, Deno.stdout.writable, {
+  const transport = new StreamTransport(Deno.stdin.readable, Deno.stdout, {
     description: "exec-server stdio",
     maxMessageBytes: server.options.maxMessageBytes,
   });
