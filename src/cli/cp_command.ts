@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { basename } from "node:path";
-import { parseArgs } from "node:util";
+import { basename } from "../util/path.ts";
+import { parseArgs } from "./parse_args.ts";
 import { EnvironmentManager } from "../client/environment_manager.ts";
 import type { ExecServerClient } from "../client/exec_server_client.ts";
 import { reportError, selectEnvironment, writeAll } from "./cli_target.ts";

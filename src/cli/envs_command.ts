@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 import type { Environment } from "../client/environment.ts";
 import { EnvironmentManager } from "../client/environment_manager.ts";
 import { EXIT_FAILURE, reportError } from "./cli_target.ts";

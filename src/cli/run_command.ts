@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 import { ExecServerClientError } from "../client/client_error.ts";
 import type { ProcessHandle } from "../client/process_handle.ts";
 import { INHERIT_ALL_ENV_POLICY } from "../client/exec_server_client.ts";

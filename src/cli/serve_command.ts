@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 import { ExecServer } from "../server/exec_server.ts";
 import { isLoopback, ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
 import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";

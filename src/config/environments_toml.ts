@@ -14,9 +14,11 @@
  *
  * @module
  */
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "../util/path.ts";
 import { parse, TomlError } from "smol-toml";
-import { z } from "zod";
+import * as z from "zod/mini";
+import { lazySchema } from "../util/lazy_schema.ts";
+import "../util/zod_locale.ts";
 import { ConfigError } from "./config_error.ts";
 
 /** Default websocket connect timeout (Codex: 10 s). */
@@ -150,30 +152,26 @@ const stringField = (key: string, expected = "a string") => z.string({ error: ty
  * so a tiny positive timeout never becomes 0).
  */
 const durationMs = (key: string) =>
-  z.unknown().optional().transform((value, ctx): number | undefined => {
-    if (value === undefined) return undefined;
-    if (typeof value !== "number" && typeof value !== "bigint") {
-      ctx.addIssue({ code: "custom", message: typeError(key, "f64")({ input: value }) });
-      return z.NEVER;
-    }
-    const secs = Number(value);
-    if (secs < 0) {
-      ctx.addIssue({
-        code: "custom",
-        message: "cannot convert float seconds to Duration: value is negative",
-      });
-      return z.NEVER;
-    }
-    if (Number.isNaN(secs) || secs >= 2 ** 64) {
-      ctx.addIssue({
-        code: "custom",
-        message: "cannot convert float seconds to Duration: value is either too big or NaN",
-      });
-      return z.NEVER;
-    }
-    const ms = Math.ceil(Math.round(secs * 1e9) / 1e6);
-    return Math.min(ms, MAX_TIMEOUT_MS) || 0; // `|| 0` turns `-0.0` into a plain 0
-  });
+  z.pipe(
+    z.optional(z.unknown()),
+    z.transform((value: unknown, payload): number | undefined => {
+      const fail = (message: string) => {
+        payload.issues.push({ code: "custom", message, input: value });
+        return z.NEVER;
+      };
+      if (value === undefined) return undefined;
+      if (typeof value !== "number" && typeof value !== "bigint") {
+        return fail(typeError(key, "f64")({ input: value }));
+      }
+      const secs = Number(value);
+      if (secs < 0) return fail("cannot convert float seconds to Duration: value is negative");
+      if (Number.isNaN(secs) || secs >= 2 ** 64) {
+        return fail("cannot convert float seconds to Duration: value is either too big or NaN");
+      }
+      const ms = Math.ceil(Math.round(secs * 1e9) / 1e6);
+      return Math.min(ms, MAX_TIMEOUT_MS) || 0; // `|| 0` turns `-0.0` into a plain 0
+    }),
+  );
 
 /** Error messages of a strict table: serde's unknown-field text, or a wrong-type text for a non-table. */
 function tableError(allowed: readonly string[], extensions: readonly string[], expected: string) {
@@ -187,27 +185,32 @@ function tableError(allowed: readonly string[], extensions: readonly string[], e
   };
 }
 
-const EnvironmentEntrySchema = z.strictObject({
-  id: stringField("id"),
-  url: stringField("url").optional(),
-  program: stringField("program").optional(),
-  args: z.array(stringField("args"), { error: typeError("args", "a sequence") }).optional(),
-  env: z.record(z.string(), stringField("env"), { error: typeError("env", "a map") }).optional(),
-  cwd: stringField("cwd", "path string").optional(),
-  connect_timeout_sec: durationMs("connect_timeout_sec"),
-  initialize_timeout_sec: durationMs("initialize_timeout_sec"),
-  // Extensions (exec-server only).
-  auth_token_file: stringField("auth_token_file", "path string").optional(),
-  auth_token_env: stringField("auth_token_env").optional(),
-  tls_ca_file: stringField("tls_ca_file", "path string").optional(),
-}, { error: tableError(CODEX_ENTRY_KEYS, EXTENSION_ENTRY_KEYS, "struct EnvironmentToml") });
+const EnvironmentEntrySchema = lazySchema(() =>
+  z.strictObject({
+    id: stringField("id"),
+    url: z.optional(stringField("url")),
+    program: z.optional(stringField("program")),
+    args: z.optional(z.array(stringField("args"), { error: typeError("args", "a sequence") })),
+    env: z.optional(z.record(z.string(), stringField("env"), { error: typeError("env", "a map") })),
+    cwd: z.optional(stringField("cwd", "path string")),
+    connect_timeout_sec: durationMs("connect_timeout_sec"),
+    initialize_timeout_sec: durationMs("initialize_timeout_sec"),
+    // Extensions (exec-server only).
+    auth_token_file: z.optional(stringField("auth_token_file", "path string")),
+    auth_token_env: z.optional(stringField("auth_token_env")),
+    tls_ca_file: z.optional(stringField("tls_ca_file", "path string")),
+  }, { error: tableError(CODEX_ENTRY_KEYS, EXTENSION_ENTRY_KEYS, "struct EnvironmentToml") })
+);
 
-const EnvironmentsFileSchema = z.strictObject({
-  default: stringField("default").optional(),
-  include_local: z.boolean({ error: typeError("include_local", "a boolean") }).optional(),
-  environments: z.array(EnvironmentEntrySchema, { error: typeError("environments", "a sequence") })
-    .optional(),
-}, { error: tableError(TOP_LEVEL_KEYS, [], "struct EnvironmentsToml") });
+const EnvironmentsFileSchema = lazySchema(() =>
+  z.strictObject({
+    default: z.optional(stringField("default")),
+    include_local: z.optional(z.boolean({ error: typeError("include_local", "a boolean") })),
+    environments: z.optional(
+      z.array(EnvironmentEntrySchema, { error: typeError("environments", "a sequence") }),
+    ),
+  }, { error: tableError(TOP_LEVEL_KEYS, [], "struct EnvironmentsToml") })
+);
 
 type EnvironmentEntry = z.output<typeof EnvironmentEntrySchema>;
 

@@ -1,14 +1,16 @@
 /** `initialize` and `initialized`: the per-connection handshake. @module */
-import { z } from "zod";
-import { optional } from "./schema.ts";
+import * as z from "zod/mini";
+import { lazySchema, optional } from "./schema.ts";
 
 /** Params of `initialize`. A `resumeSessionId` re-attaches a detached session. */
-export const InitializeParamsSchema = z.object({
-  clientName: z.string(),
-  resumeSessionId: optional(z.string()),
-});
+export const InitializeParamsSchema = lazySchema(() =>
+  z.object({
+    clientName: z.string(),
+    resumeSessionId: optional(z.string()),
+  })
+);
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 
 /** Result of `initialize`: the (new or resumed) session id, a UUID v4. */
-export const InitializeResultSchema = z.object({ sessionId: z.string() });
+export const InitializeResultSchema = lazySchema(() => z.object({ sessionId: z.string() }));
 export type InitializeResult = z.infer<typeof InitializeResultSchema>;

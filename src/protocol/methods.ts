@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import { lazySchema } from "./schema.ts";
 import { EnvironmentInfoResultSchema } from "./environment.ts";
 import {
   FsCanonicalizeResultSchema,
@@ -47,8 +48,8 @@ export type GateFamily = "exec" | "filesystem" | "http" | "environment info" | n
 export interface RequestType<P, R> {
   readonly kind: "request";
   readonly method: string;
-  readonly params: z.ZodType<P>;
-  readonly result: z.ZodType<R>;
+  readonly params: z.ZodMiniType<P>;
+  readonly result: z.ZodMiniType<R>;
   readonly gate: GateFamily;
   /** For `invalid type: null, expected struct X`; `null` means the method takes no params (unit). */
   readonly paramsTypeName: string | null;
@@ -60,7 +61,7 @@ export interface RequestType<P, R> {
 export interface NotificationType<P> {
   readonly kind: "notification";
   readonly method: string;
-  readonly params: z.ZodType<P>;
+  readonly params: z.ZodMiniType<P>;
 }
 
 /** Params type of a request descriptor. */
@@ -72,8 +73,8 @@ export type ResultOf<T> = T extends RequestType<unknown, infer R> ? R : never;
 
 function request<P, R>(
   method: string,
-  params: z.ZodType<P>,
-  result: z.ZodType<R>,
+  params: z.ZodMiniType<P>,
+  result: z.ZodMiniType<R>,
   gate: GateFamily,
   paramsTypeName: string | null,
   extension = false,
@@ -81,11 +82,11 @@ function request<P, R>(
   return { kind: "request", method, params, result, gate, paramsTypeName, extension };
 }
 
-function notification<P>(method: string, params: z.ZodType<P>): NotificationType<P> {
+function notification<P>(method: string, params: z.ZodMiniType<P>): NotificationType<P> {
   return { kind: "notification", method, params };
 }
 
-const UnitParams = z.null();
+const UnitParams = lazySchema(() => z.null());
 
 export const Initialize = request(
   "initialize",
@@ -210,7 +211,7 @@ export const HttpRequest = request(
   "HttpRequestParams",
 );
 
-export const Initialized = notification("initialized", z.unknown());
+export const Initialized = notification("initialized", lazySchema(() => z.unknown()));
 export const ProcessOutput = notification("process/output", ProcessOutputNotificationSchema);
 export const ProcessExited = notification("process/exited", ProcessExitedNotificationSchema);
 export const ProcessClosed = notification("process/closed", ProcessClosedNotificationSchema);

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { EnvPolicySchema } from "./env_policy.ts";
 import { SandboxContextSchema } from "./sandbox.ts";
-import { i32, optional, u64 } from "./schema.ts";
+import { i32, lazySchema, optional, u64 } from "./schema.ts";
 
 /** The output stream a chunk came from. */
-export const OutputStreamSchema = z.enum(["stdout", "stderr", "pty"]);
+export const OutputStreamSchema = lazySchema(() => z.enum(["stdout", "stderr", "pty"]));
 export type OutputStream = z.infer<typeof OutputStreamSchema>;
 
 /**
@@ -19,66 +19,78 @@ export type OutputStream = z.infer<typeof OutputStreamSchema>;
  * `read`: only once a `process/read` cursor (`afterSeq`) has passed it.
  * `auto` (default): `notification` until the first `process/read` for the process, then `read`.
  */
-export const AckModeSchema = z.enum(["auto", "notification", "read"]);
+export const AckModeSchema = lazySchema(() => z.enum(["auto", "notification", "read"]));
 export type AckMode = z.infer<typeof AckModeSchema>;
 
-export const ProcessStartParamsSchema = z.object({
-  processId: z.string(),
-  argv: z.array(z.string()),
-  /** Absolute native path or `file://` URI (Codex 0.140 sends paths, 0.169 URIs). */
-  cwd: z.string(),
-  env: z.record(z.string(), z.string()),
-  tty: z.boolean(),
-  pipeStdin: z.boolean().optional(),
-  arg0: optional(z.string()),
-  envPolicy: optional(EnvPolicySchema),
-  /** Enforced with bubblewrap when restricted (0.140.0 ignores it). */
-  sandbox: optional(SandboxContextSchema),
-  /** Extension: initial PTY size. */
-  rows: optional(z.number().int().min(1).max(65535)),
-  /** Extension: initial PTY size. */
-  cols: optional(z.number().int().min(1).max(65535)),
-  /** Extension: see {@link AckModeSchema}. */
-  ackMode: optional(AckModeSchema),
-});
+export const ProcessStartParamsSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    argv: z.array(z.string()),
+    /** Absolute native path or `file://` URI (Codex 0.140 sends paths, 0.169 URIs). */
+    cwd: z.string(),
+    env: z.record(z.string(), z.string()),
+    tty: z.boolean(),
+    pipeStdin: z.optional(z.boolean()),
+    arg0: optional(z.string()),
+    envPolicy: optional(EnvPolicySchema),
+    /** Enforced with bubblewrap when restricted (0.140.0 ignores it). */
+    sandbox: optional(SandboxContextSchema),
+    /** Extension: initial PTY size. */
+    rows: optional(z.int().check(z.gte(1), z.lte(65535))),
+    /** Extension: initial PTY size. */
+    cols: optional(z.int().check(z.gte(1), z.lte(65535))),
+    /** Extension: see {@link AckModeSchema}. */
+    ackMode: optional(AckModeSchema),
+  })
+);
 export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
-export const ProcessStartResultSchema = z.object({ processId: z.string() });
+export const ProcessStartResultSchema = lazySchema(() => z.object({ processId: z.string() }));
 export type ProcessStartResult = z.infer<typeof ProcessStartResultSchema>;
 
-export const ProcessReadParamsSchema = z.object({
-  processId: z.string(),
-  afterSeq: optional(u64),
-  maxBytes: optional(u64),
-  waitMs: optional(u64),
-});
+export const ProcessReadParamsSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    afterSeq: optional(u64),
+    maxBytes: optional(u64),
+    waitMs: optional(u64),
+  })
+);
 export type ProcessReadParams = z.infer<typeof ProcessReadParamsSchema>;
 
 /** One retained output chunk (base64 bytes). */
-export const OutputChunkSchema = z.object({ seq: u64, stream: OutputStreamSchema, chunk: z.string() });
+export const OutputChunkSchema = lazySchema(() =>
+  z.object({ seq: u64, stream: OutputStreamSchema, chunk: z.string() })
+);
 export type OutputChunk = z.infer<typeof OutputChunkSchema>;
 
-export const ProcessReadResultSchema = z.object({
-  chunks: z.array(OutputChunkSchema),
-  nextSeq: u64,
-  exited: z.boolean(),
-  exitCode: i32.nullable(),
-  closed: z.boolean(),
-  failure: z.string().nullable(),
-  /** Extension: bytes with seq > afterSeq that were evicted and are not in `chunks` (0 when nothing was lost). */
-  droppedBytes: u64.optional(),
-});
+export const ProcessReadResultSchema = lazySchema(() =>
+  z.object({
+    chunks: z.array(OutputChunkSchema),
+    nextSeq: u64,
+    exited: z.boolean(),
+    exitCode: z.nullable(i32),
+    closed: z.boolean(),
+    failure: z.nullable(z.string()),
+    /** Extension: bytes with seq > afterSeq that were evicted and are not in `chunks` (0 when nothing was lost). */
+    droppedBytes: z.optional(u64),
+  })
+);
 export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
 
-export const ProcessWriteParamsSchema = z.object({
-  processId: z.string(),
-  chunk: z.string(),
-  /** Newer Codex: idempotency key; accepted and ignored. */
-  writeId: optional(z.string()),
-});
+export const ProcessWriteParamsSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    chunk: z.string(),
+    /** Newer Codex: idempotency key; accepted and ignored. */
+    writeId: optional(z.string()),
+  })
+);
 export type ProcessWriteParams = z.infer<typeof ProcessWriteParamsSchema>;
-export const WriteStatusSchema = z.enum(["accepted", "unknownProcess", "stdinClosed", "starting"]);
+export const WriteStatusSchema = lazySchema(() =>
+  z.enum(["accepted", "unknownProcess", "stdinClosed", "starting"])
+);
 export type WriteStatus = z.infer<typeof WriteStatusSchema>;
-export const ProcessWriteResultSchema = z.object({ status: WriteStatusSchema });
+export const ProcessWriteResultSchema = lazySchema(() => z.object({ status: WriteStatusSchema }));
 export type ProcessWriteResult = z.infer<typeof ProcessWriteResultSchema>;
 
 /** Signal names: Codex's `interrupt` plus our extensions. */
@@ -94,45 +106,57 @@ export const SIGNAL_NAMES = {
   continue: "SIGCONT",
 } as const satisfies Record<string, Deno.Signal>;
 export type SignalName = keyof typeof SIGNAL_NAMES;
-export const SignalNameSchema = z.enum(Object.keys(SIGNAL_NAMES) as [SignalName, ...SignalName[]]);
+export const SignalNameSchema = lazySchema(() =>
+  z.enum(Object.keys(SIGNAL_NAMES) as [SignalName, ...SignalName[]])
+);
 
-export const ProcessSignalParamsSchema = z.object({ processId: z.string(), signal: SignalNameSchema });
+export const ProcessSignalParamsSchema = lazySchema(() =>
+  z.object({ processId: z.string(), signal: SignalNameSchema })
+);
 export type ProcessSignalParams = z.infer<typeof ProcessSignalParamsSchema>;
-export const EmptyResultSchema = z.object({});
+export const EmptyResultSchema = lazySchema(() => z.object({}));
 export type EmptyResult = z.infer<typeof EmptyResultSchema>;
 
-export const ProcessTerminateParamsSchema = z.object({ processId: z.string() });
+export const ProcessTerminateParamsSchema = lazySchema(() => z.object({ processId: z.string() }));
 export type ProcessTerminateParams = z.infer<typeof ProcessTerminateParamsSchema>;
-export const ProcessTerminateResultSchema = z.object({ running: z.boolean() });
+export const ProcessTerminateResultSchema = lazySchema(() => z.object({ running: z.boolean() }));
 export type ProcessTerminateResult = z.infer<typeof ProcessTerminateResultSchema>;
 
 /** Extension: resize a PTY process's terminal (the child gets SIGWINCH). */
-export const ProcessResizeParamsSchema = z.object({
-  processId: z.string(),
-  rows: z.number().int().min(1).max(65535),
-  cols: z.number().int().min(1).max(65535),
-});
+export const ProcessResizeParamsSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    rows: z.int().check(z.gte(1), z.lte(65535)),
+    cols: z.int().check(z.gte(1), z.lte(65535)),
+  })
+);
 export type ProcessResizeParams = z.infer<typeof ProcessResizeParamsSchema>;
 
 /** Extension: close a process's stdin (EOF for pipes; the terminal EOF character for a PTY). */
-export const ProcessCloseStdinParamsSchema = z.object({ processId: z.string() });
+export const ProcessCloseStdinParamsSchema = lazySchema(() => z.object({ processId: z.string() }));
 export type ProcessCloseStdinParams = z.infer<typeof ProcessCloseStdinParamsSchema>;
-export const ProcessCloseStdinResultSchema = z.object({ status: WriteStatusSchema });
+export const ProcessCloseStdinResultSchema = lazySchema(() => z.object({ status: WriteStatusSchema }));
 export type ProcessCloseStdinResult = z.infer<typeof ProcessCloseStdinResultSchema>;
 
 /** `process/output` notification. */
-export const ProcessOutputNotificationSchema = z.object({
-  processId: z.string(),
-  seq: u64,
-  stream: OutputStreamSchema,
-  chunk: z.string(),
-});
+export const ProcessOutputNotificationSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    seq: u64,
+    stream: OutputStreamSchema,
+    chunk: z.string(),
+  })
+);
 export type ProcessOutputNotification = z.infer<typeof ProcessOutputNotificationSchema>;
 
 /** `process/exited` notification. */
-export const ProcessExitedNotificationSchema = z.object({ processId: z.string(), seq: u64, exitCode: i32 });
+export const ProcessExitedNotificationSchema = lazySchema(() =>
+  z.object({ processId: z.string(), seq: u64, exitCode: i32 })
+);
 export type ProcessExitedNotification = z.infer<typeof ProcessExitedNotificationSchema>;
 
 /** `process/closed` notification: always the last event of a process. */
-export const ProcessClosedNotificationSchema = z.object({ processId: z.string(), seq: u64 });
+export const ProcessClosedNotificationSchema = lazySchema(() =>
+  z.object({ processId: z.string(), seq: u64 })
+);
 export type ProcessClosedNotification = z.infer<typeof ProcessClosedNotificationSchema>;

@@ -4,18 +4,24 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RpcError } from "./errors.ts";
+import { lazySchema } from "../util/lazy_schema.ts";
+import "../util/zod_locale.ts";
+
+export { lazySchema };
 
 /** An unsigned 64-bit integer as JSON carries it (safe-integer range); anything else is "invalid number". */
-export const u64 = z.number().refine((n) => Number.isSafeInteger(n) && n >= 0, { message: "invalid number" });
+export const u64 = lazySchema(() =>
+  z.number().check(z.refine((n) => Number.isSafeInteger(n) && n >= 0, { message: "invalid number" }))
+);
 
 /** A signed 32-bit exit code. */
-export const i32 = z.number().int();
+export const i32 = lazySchema(() => z.int());
 
 /** `T | null | undefined` on input (serde `Option<T>`). */
-export function optional<T extends z.ZodType>(schema: T) {
-  return schema.nullish();
+export function optional<T extends z.ZodMiniType>(schema: T) {
+  return z.nullish(schema);
 }
 
 /** Describes a JSON value the way serde's "invalid type" messages do. */
@@ -94,7 +100,7 @@ export function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
  * Decodes `params` with `schema`, throwing `RpcError(-32602)` with a serde-style message on failure.
  * `typeName` appears in the null-params message (`invalid type: null, expected struct ReadParams`).
  */
-export function decodeParams<T>(schema: z.ZodType<T>, params: unknown, typeName: string): T {
+export function decodeParams<T>(schema: z.ZodMiniType<T>, params: unknown, typeName: string): T {
   if (params === undefined || params === null) {
     throw RpcError.invalidParams(`invalid type: null, expected struct ${typeName}`);
   }
