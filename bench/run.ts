@@ -6,6 +6,9 @@
  *                 [--ours-cmd "CMD ARGS"] [--prof DIR] [--no-write]
  * ```
  *
+ * Ours is the shipped bundle, `dist/exec-server.js`, rebuilt first when missing or stale (see
+ * {@link shippedBundleSpec}); `--ours-cmd` runs something else (e.g. `deno run -A main.ts` from source).
+ *
  * For every scenario both servers are started once (fresh-server scenarios spawn per run), warmed up
  * with one unmeasured run each, then measured alternately (ours, reference, ours, reference, ...).
  * Each run verifies what it measured; failures are printed loudly and excluded from the statistics.
@@ -25,6 +28,57 @@ interface Options {
   oursCmd?: string;
   prof?: string;
   write: boolean;
+}
+
+/**
+ * Ours by default: the shipped bundle (`dist/exec-server.js`, what `deno task build` produces), started the
+ * way its shebang starts it (same deno flags and V8 flags). It is (re)built first when missing or older than
+ * any source file, so the figures are never those of a stale build.
+ */
+async function shippedBundleSpec(root: string, prof: string | undefined): Promise<ServerSpec> {
+  const bundle = `${root}dist/exec-server.js`;
+  if (await bundleIsStale(root, bundle)) {
+    console.log("building dist/exec-server.js (missing or older than the sources): deno task build");
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}scripts/build.ts`],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!built.success) {
+      const text = new TextDecoder().decode(built.stdout) + new TextDecoder().decode(built.stderr);
+      throw new Error(`deno task build failed:\n${text}`);
+    }
+  }
+  // "#!/usr/bin/env -S deno run -A --no-config --no-lock --v8-flags=..." -> ["run", "-A", ...]
+  const shebang = (await Deno.readTextFile(bundle)).slice(0, 1000).split("\n")[0];
+  const match = /^#!\S*env -S deno (.*)$/.exec(shebang);
+  if (!match) throw new Error(`unexpected shebang in ${bundle}: ${shebang}`);
+  const [run, ...flags] = match[1].split(/\s+/).filter(Boolean);
+  const profFlags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  return { side: "ours", cmd: Deno.execPath(), args: [run, ...flags, ...profFlags, bundle] };
+}
+
+/** True when `bundle` is missing or older than main.ts, deno.json, deno.lock, scripts/build.ts or src/. */
+async function bundleIsStale(root: string, bundle: string): Promise<boolean> {
+  let built: number;
+  try {
+    built = (await Deno.stat(bundle)).mtime?.getTime() ?? 0;
+  } catch {
+    return true;
+  }
+  const newer = async (path: string): Promise<boolean> => {
+    const info = await Deno.stat(path);
+    if (!info.isDirectory) return (info.mtime?.getTime() ?? 0) > built;
+    for await (const entry of Deno.readDir(path)) {
+      if (await newer(`${path}/${entry.name}`)) return true;
+    }
+    return false;
+  };
+  for (const path of ["main.ts", "deno.json", "deno.lock", "scripts/build.ts", "src"]) {
+    if (await newer(`${root}${path}`)) return true;
+  }
+  return false;
 }
 
 function usage(msg?: string): never {
@@ -368,11 +422,7 @@ async function main(): Promise<number> {
 
   const oursSpec: ServerSpec = o.oursCmd
     ? { side: "ours", cmd: o.oursCmd.split(/\s+/)[0], args: o.oursCmd.split(/\s+/).slice(1).filter(Boolean) }
-    : {
-      side: "ours",
-      cmd: Deno.execPath(),
-      args: ["run", "-A", ...(o.prof ? ["--cpu-prof", `--cpu-prof-dir=${o.prof}`] : []), `${root}main.ts`],
-    };
+    : await shippedBundleSpec(root, o.prof);
   const specs: ServerSpec[] = [oursSpec];
   const ref = await resolveReference(o);
   if (ref.path) {

@@ -34,9 +34,21 @@ environment: DENORT_BIN (a denort build to compile with), DENO_DIR`;
 
 const BUNDLE_NAME = "exec-server.js";
 const BINARY_NAME = "exec-server";
-/** Flags the bundle needs: all permissions (net, run, read, write, env, ffi, sys), and no config or lockfile
- * from whatever directory it is started in (the bundle has no npm or remote imports left to resolve). */
-const SHEBANG = "#!/usr/bin/env -S deno run -A --no-config --no-lock";
+/**
+ * V8 flags every launch of the server uses (this shebang, `deno compile`, `deno task serve` in deno.json, and
+ * the benchmark's default command). They keep the heap small: a young generation of at most 8 MiB per
+ * semi-space (1–4 MiB cost ~13% of stdout_notify throughput at ~300 MB/s; 8 MiB measured at parity within
+ * the noise), V8's default old-generation limit (a cap such as 1 GiB lowers the peak
+ * by ~30 MiB but turns an `fs/readFile` of a several-hundred-MB file into an out-of-memory crash of the whole
+ * server: its base64 is held as strings until written), and GC on the main thread (the concurrent GC
+ * threads' allocations were ~15 MiB of RSS under a stdout stream, and a 2-CPU host has no core to spare for
+ * them). Peak RSS under the bench's 200 MB stdout stream: ~150–165 MiB instead of ~200–260 MiB.
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=8,--single-threaded-gc";
+/** Flags the bundle needs: all permissions (net, run, read, write, env, ffi, sys), no config or lockfile
+ * from whatever directory it is started in (the bundle has no npm or remote imports left to resolve), and
+ * {@link V8_FLAGS}. */
+export const SHEBANG = `#!/usr/bin/env -S deno run -A --no-config --no-lock ${V8_FLAGS}`;
 
 const ROOT = resolve(import.meta.dirname!, "..");
 const DENO = Deno.execPath();
@@ -171,7 +183,7 @@ async function compile(
   await removeIfExists(partial);
   const label = `compile${options.target ? ` ${options.target}` : ""}`;
   try {
-    const args = ["compile", "-A", "--no-config", "--no-lock", "--output", partial];
+    const args = ["compile", "-A", "--no-config", "--no-lock", V8_FLAGS, "--output", partial];
     if (options.target) args.push("--target", options.target);
     args.push(bundlePath);
     await runDeno(args, options.denoDir ? { DENO_DIR: options.denoDir } : {});
