@@ -477,6 +477,18 @@ export function pipe(
   return ours === "read" ? { ours: read, theirs: write, enlarged } : { ours: write, theirs: read, enlarged };
 }
 
+/**
+ * Asks for a `bytes` pipe buffer on `fd` (`F_SETPIPE_SZ`) if it is a pipe; true when granted. Never throws:
+ * anything else (not a pipe, over the limit, no FFI) leaves the fd as it was.
+ */
+export function enlargePipe(fd: number, bytes: number): boolean {
+  try {
+    return libc().fcntl(fd, F_SETPIPE_SZ, bytes) >= bytes;
+  } catch {
+    return false;
+  }
+}
+
 /** pipe2 fails with EMFILE or ENFILE; errno is not readable here, and EMFILE is by far the likelier. */
 const EMFILE_OR_ENFILE = 24;
 

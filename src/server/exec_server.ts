@@ -20,6 +20,7 @@ import { registerHttpMethods } from "./http_methods.ts";
 import { registerFsMethods } from "./fs_methods.ts";
 import { Session } from "./session.ts";
 import { preloadNodeTty } from "../process/node_tty.ts";
+import { hasLibcSpawn } from "../process/libc.ts";
 
 /** Resolves `process/start.cwd`: a native path or `file:` URI; a relative path resolves against our cwd, as in 0.140.0. */
 export function resolveProcessCwd(cwd: string): string {
@@ -47,6 +48,10 @@ export class ExecServer implements ConnectionHost {
     this.methods.register(EnvironmentInfo, () => ({ shell: loginShell() }));
     registerFsMethods(this.methods);
     this.#closeHttp = registerHttpMethods(this.methods, this.options);
+    this.firstClient.then(() => {
+      preloadNodeTty();
+      hasLibcSpawn(); // opens libc (a few ms) ahead of the first spawn
+    });
   }
 
   /** Live sessions (attached or detached). */
@@ -104,16 +109,24 @@ export class ExecServer implements ConnectionHost {
       : this.#createSession();
     session.attach(connection);
     connection.markInitializing(session);
-    // Load the fd reader's module once a client is here, after this reply is on its way: not on the cold
-    // start path (~20 ms), and usually done before the first process/start.
-    if (!this.#preloaded) {
-      this.#preloaded = true;
-      setTimeout(preloadNodeTty, 0);
+    if (!this.#firstClient.settled) {
+      this.#firstClient.settled = true;
+      // Once this reply is on its way: not on the cold start path, usually done before the first start.
+      setTimeout(() => this.#firstClient.resolve(), 0);
     }
     return { sessionId: session.id };
   }
 
-  #preloaded = false;
+  readonly #firstClient = Object.assign(Promise.withResolvers<void>(), { settled: false });
+
+  /**
+   * Resolves just after the first `initialize` was answered: the moment for warm-up work that would
+   * otherwise slow down the cold start (loading the fd reader's module and libc, ~20 ms) or the first
+   * `process/start`.
+   */
+  get firstClient(): Promise<void> {
+    return this.#firstClient.promise;
+  }
 
   #createSession(): Session {
     if (this.#sessions.size >= this.options.maxSessions) {
