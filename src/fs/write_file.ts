@@ -35,10 +35,17 @@ export async function writeFile(params: FsWriteFileParams): Promise<EmptyResult>
   return {};
 }
 
+/** Decodes the next piece while the previous one is written on the I/O thread (two buffers in turn). */
 async function writeChunks(file: Deno.FsFile, dataBase64: string): Promise<void> {
-  for (const chunk of decodeBase64Chunks(dataBase64)) {
+  const writeAll = async (chunk: Uint8Array) => {
     for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+  };
+  let inFlight: Promise<void> | null = null;
+  for (const chunk of decodeBase64Chunks(dataBase64, undefined, 2)) {
+    if (inFlight) await inFlight;
+    inFlight = writeAll(chunk);
   }
+  await inFlight;
 }
 
 async function writeInPlace(path: string, dataBase64: string): Promise<void> {

@@ -134,14 +134,21 @@ export function decodeBase64(input: string): Uint8Array {
 }
 
 /**
- * Decodes already-validated base64 piece by piece (each piece a multiple of 4 characters) into one
- * reused buffer, so a large payload is never held decoded all at once. Each yielded view is valid only
- * until the next one. Call {@link base64Error} first.
+ * Decodes already-validated base64 piece by piece (each piece a multiple of 4 characters) into `buffers`
+ * reused buffers, taken in turn, so a large payload is never held decoded all at once. A yielded view is
+ * valid until `buffers` more have been yielded (with 2, a caller can write one piece while the next is
+ * decoded). Call {@link base64Error} first.
  */
-export function* decodeBase64Chunks(input: string, charsPerChunk = 4 * 1024 * 1024): Generator<Uint8Array> {
+export function* decodeBase64Chunks(
+  input: string,
+  charsPerChunk = 4 * 1024 * 1024,
+  buffers = 1,
+): Generator<Uint8Array> {
   const step = Math.max(4, charsPerChunk - (charsPerChunk % 4));
-  const buffer = new Uint8Array(Math.min(step, input.length) / 4 * 3);
-  for (let i = 0; i < input.length; i += step) {
+  const size = Math.min(step, input.length) / 4 * 3;
+  const pool: Uint8Array[] = [];
+  for (let i = 0, n = 0; i < input.length; i += step, n++) {
+    const buffer = pool[n % buffers] ??= new Uint8Array(size);
     const { written } = setFromBase64.call(buffer, input.slice(i, i + step));
     yield buffer.subarray(0, written);
   }
