@@ -5,7 +5,7 @@
  * `libc.ts`): `Deno.Command` with `detached` would fork the whole Deno process (its page tables copied:
  * 1.3-2 ms on the JS thread per spawn, against ~0.3 ms). Our ends of the pipes are non-blocking: stdout and
  * stderr are read on the event loop (`node_tty.ts`), stdin is written with non-blocking `write(2)` and a
- * `poll(2)` for writability on a worker thread, the exit status comes from `waitpid` on a worker thread.
+ * `poll(2)` for writability on a worker thread, the exit status comes from `waitpid(WNOHANG)` on SIGCHLD.
  * argv[0] is free, so `arg0` is honoured. The program is looked up like `Deno.Command` does, and failures
  * carry the same `<strerror> (os error N)` messages.
  *
