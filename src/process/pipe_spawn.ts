@@ -29,9 +29,8 @@ import {
   spawnSession,
   type SpawnSpec,
   waitForExit,
-  waitWritable,
-  writeNonBlocking,
 } from "./libc.ts";
+import { writeAllNonBlocking } from "./fd_write.ts";
 import { readFd } from "./node_tty.ts";
 import { openFds, stdioPipesOf } from "./process_tree.ts";
 import { spawnErrorMessage } from "./spawn_error.ts";
@@ -61,10 +60,6 @@ const EINVAL = 22;
 
 /** Output buffered in a stream before we stop reading its pipe. */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
-/** Bytes written to stdin in one synchronous burst before letting other tasks run. */
-const WRITE_BURST_BYTES = 256 * 1024;
-/** Longest single wait for writability; bounds how long a pending write notices dispose(). */
-const WRITE_POLL_MS = 250;
 /** What glibc's `execvp` falls back to for an executable that is not a binary nor a `#!` script. */
 const BOURNE_SHELL = "/bin/sh";
 
@@ -268,27 +263,11 @@ class PipeWriter {
   async #writeAll(data: Uint8Array<ArrayBuffer>): Promise<void> {
     this.#writing = true;
     try {
-      let offset = 0;
-      let burst = 0;
-      while (offset < data.length) {
-        if (this.#closing) throw new Error("stdin was closed before the write completed");
-        const written = writeNonBlocking(this.#fd, data.subarray(offset));
-        if (written > 0) {
-          offset += written;
-          burst += written;
-          if (burst >= WRITE_BURST_BYTES) {
-            burst = 0;
-            await new Promise((resolve) => setTimeout(resolve, 0));
-          }
-          continue;
-        }
-        burst = 0;
-        // Full (EAGAIN), or the child closed its end (EPIPE: SIGPIPE is ignored here): poll tells which.
-        const state = await waitWritable(this.#fd, WRITE_POLL_MS);
-        if (state === "closed" && !this.#closing) {
-          throw new Error("Broken pipe (os error 32): the process closed its stdin");
-        }
-      }
+      await writeAllNonBlocking(this.#fd, data, {
+        cancelled: () => this.#closing,
+        cancelledMessage: "stdin was closed before the write completed",
+        goneMessage: "Broken pipe (os error 32): the process closed its stdin",
+      });
     } finally {
       this.#writing = false;
       if (this.#closing) this.#closeFd();

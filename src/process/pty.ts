@@ -25,9 +25,8 @@ import {
   spawnSessionLeader,
   terminalEof,
   waitForExit,
-  waitWritable,
-  writeNonBlocking,
 } from "./libc.ts";
+import { writeAllNonBlocking } from "./fd_write.ts";
 import { type FdReader, readFd } from "./node_tty.ts";
 
 export type { ExitStatus } from "./child.ts";
@@ -84,10 +83,6 @@ export interface PtyChild {
 const MAX_DIMENSION = 0xffff;
 /** Output buffered in {@link PtyChild.output} before we stop reading the master. */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
-/** Bytes written in one synchronous burst before letting other tasks run. */
-const WRITE_BURST_BYTES = 256 * 1024;
-/** Longest single wait for writability; bounds how long a write notices close(). */
-const WRITE_POLL_MS = 250;
 
 /**
  * Starts `options.program` on a new pseudo-terminal of `rows` x `cols`.
@@ -185,27 +180,12 @@ class PtyChildImpl implements PtyChild {
     return done;
   }
 
-  async #writeAll(data: Uint8Array<ArrayBuffer>): Promise<void> {
-    let offset = 0;
-    let burst = 0;
-    while (offset < data.length) {
-      if (this.#closed) throw new Error("pty closed before the write completed");
-      const written = writeNonBlocking(this.#controlFd, data.subarray(offset));
-      if (written > 0) {
-        offset += written;
-        burst += written;
-        if (burst >= WRITE_BURST_BYTES) {
-          burst = 0;
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-        continue;
-      }
-      burst = 0;
-      const state = await waitWritable(this.#controlFd, WRITE_POLL_MS);
-      if (state === "closed" && !this.#closed) {
-        throw new Error("write to a pty whose terminal is gone (no process has it open)");
-      }
-    }
+  #writeAll(data: Uint8Array<ArrayBuffer>): Promise<void> {
+    return writeAllNonBlocking(this.#controlFd, data, {
+      cancelled: () => this.#closed,
+      cancelledMessage: "pty closed before the write completed",
+      goneMessage: "write to a pty whose terminal is gone (no process has it open)",
+    });
   }
 
   resize(rows: number, cols: number): void {
