@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { AckModeMemory, ManagedProcess } from "../src/process/managed_process.ts";
 import { spawnChild } from "../src/process/spawn_child.ts";
 import type { NotificationSink } from "../src/server/context.ts";
+import { withTimeout } from "./support/resume_cycles.ts";
 
 const RETAIN = 64 * 1024;
 const OUTPUT = 1024 * 1024;
@@ -58,28 +59,18 @@ function startFlood(
   });
 }
 
-async function closedWithin(process: ManagedProcess, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([process.whenClosed().then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("auto ack mode: after one process decided for notifications, the next does not wait for the clock", async () => {
   const memory = new AckModeMemory();
   const sink = recordingSink();
   // The first process fills its 64 KiB bound with nobody reading: it waits (50 ms here) and then decides.
   const first = startFlood("first", sink, memory, 50);
-  assert.ok(await closedWithin(first, 20_000), "the first process never finished");
+  await withTimeout(first.whenClosed(), 20_000, "the first process to finish");
   assert.equal(sink.bytes(), OUTPUT);
   assert.equal(memory.learned, "notification");
   // The second would wait an hour for a read; the session's memory lets it go on at once.
   const second = startFlood("second", sink, memory, NEVER_MS);
   try {
-    assert.ok(await closedWithin(second, 20_000), "the second process waited for the decision clock");
+    await withTimeout(second.whenClosed(), 20_000, "the second process to finish without the decision clock");
     assert.equal(sink.bytes(), 2 * OUTPUT);
   } finally {
     await second.shutdown({ immediate: true });

@@ -11,6 +11,7 @@ import { hasLibcSpawn } from "../src/process/libc.ts";
 import { spawnWithPipes } from "../src/process/pipe_spawn.ts";
 import type { PipeSpawnOptions } from "../src/process/pipe_spawn.ts";
 import { RpcError } from "../src/protocol/errors.ts";
+import { withTimeout } from "./support/resume_cycles.ts";
 
 const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", LANG: "C" };
 const TIMEOUT_MS = 15_000;
@@ -18,18 +19,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LINUX = Deno.build.os === "linux";
 
-/** Rejects with `what` if `promise` has not settled within `ms`; clears its timer either way. */
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Rejects with `what` if `promise` has not settled within `ms`. */
+const within = <T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> =>
+  withTimeout(promise, ms, what);
 
 function spawn(argv: string[], options: Partial<PipeSpawnOptions> = {}): SpawnedChild {
   return spawnWithPipes({

@@ -7,23 +7,15 @@ import assert from "node:assert/strict";
 import { ErrorCode, RpcError } from "../src/protocol/errors.ts";
 import { type ExitStatus, type PtyChild, type PtySpawnOptions, spawnPty } from "../src/process/pty.ts";
 import { resolveTtyProgram } from "../src/process/tty_program.ts";
+import { withTimeout } from "./support/resume_cycles.ts";
 
 const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", LANG: "C" };
 const TIMEOUT_MS = 15_000;
 const encoder = new TextEncoder();
 
-/** Rejects with `what` if `promise` has not settled within `ms`; clears its timer either way. */
-async function within<T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Rejects with `what` if `promise` has not settled within `ms`. */
+const within = <T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> =>
+  withTimeout(promise, ms, what);
 
 /** A pty child plus everything it printed so far, with waits on that text. */
 class Session {

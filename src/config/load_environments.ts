@@ -5,6 +5,7 @@
  * @module
  */
 import { dirname, join, resolve } from "../util/path.ts";
+import { currentUserPasswdField, PASSWD_HOME } from "../environment/passwd.ts";
 import { ConfigError } from "./config_error.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -47,26 +48,8 @@ export function resolveCodexHome(env: Record<string, string | undefined> = Deno.
  * this uid), without loading the Node compatibility layer at startup.
  */
 function homeDirectory(): string {
-  const home = Deno.env.get("HOME");
+  const home = Deno.env.get("HOME") || currentUserPasswdField(PASSWD_HOME);
   if (home) return home;
-  const uid = Deno.uid();
-  if (uid !== null) {
-    const fromPasswd = (text: string) =>
-      text.split("\n").map((line) => line.split(":")).find((f) => f.length >= 7 && Number(f[2]) === uid)?.[5];
-    try {
-      const found = fromPasswd(Deno.readTextFileSync("/etc/passwd"));
-      if (found) return found;
-    } catch {
-      // No readable passwd file: ask NSS below.
-    }
-    try {
-      const out = new Deno.Command("getent", { args: ["passwd", String(uid)], stderr: "null" }).outputSync();
-      const found = fromPasswd(new TextDecoder().decode(out.stdout));
-      if (found) return found;
-    } catch {
-      // No getent.
-    }
-  }
   throw new Error("cannot determine the home directory: HOME is not set and this user has no passwd entry");
 }
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { currentUserPasswdField, PASSWD_SHELL } from "./passwd.ts";
 
 /** `{name, path}` as on the wire; `name` is one of the stable short names. */
 export interface ShellInfo {
@@ -26,39 +27,12 @@ export function shellShortName(path: string): string {
   return SHORT_NAMES[base] ?? SHORT_NAMES[base.replace(/\.exe$/, "")] ?? "sh";
 }
 
-/** Finds the login shell of `uid` in passwd-format text. */
-export function findPasswdShell(passwd: string, uid: number): string | null {
-  for (const line of passwd.split("\n")) {
-    const fields = line.split(":");
-    if (fields.length >= 7 && Number(fields[2]) === uid && fields[6].trim() !== "") return fields[6].trim();
-  }
-  return null;
-}
-
 let cached: ShellInfo | null = null;
 
 /** The current user's login shell: /etc/passwd, then `getent passwd` (LDAP etc.), then `$SHELL`, then /bin/sh. */
 export function loginShell(): ShellInfo {
   if (cached) return cached;
-  const uid = Deno.uid();
-  let path: string | null = null;
-  if (uid !== null) {
-    try {
-      path = findPasswdShell(Deno.readTextFileSync("/etc/passwd"), uid);
-    } catch {
-      // No readable passwd file.
-    }
-    if (!path) {
-      try {
-        const out = new Deno.Command("getent", { args: ["passwd", String(uid)], stderr: "null" })
-          .outputSync();
-        path = findPasswdShell(new TextDecoder().decode(out.stdout), uid);
-      } catch {
-        // No getent.
-      }
-    }
-  }
-  path ??= Deno.env.get("SHELL") ?? "/bin/sh";
+  const path = currentUserPasswdField(PASSWD_SHELL) ?? Deno.env.get("SHELL") ?? "/bin/sh";
   cached = { name: shellShortName(path), path };
   return cached;
 }
