@@ -292,8 +292,9 @@ export class ExecServerClient {
 
   /**
    * Starts a process. Its route is registered before `process/start` is sent, because its events can
-   * overtake the response. Sends `ackMode: "notification"` unless given (the handle consumes pushed
-   * events, so delivered output need not stay retained; Codex servers ignore the member).
+   * overtake the response. Sends `ackMode: "client"` unless given: the handle acknowledges output as its
+   * consumer takes it (`process/ack`), so the server keeps what was sent until then and pauses the child
+   * while the consumer is behind. Codex servers ignore the member.
    */
   async startProcess(params: StartProcessParams): Promise<ProcessHandle> {
     this.#throwIfDead();
@@ -301,12 +302,15 @@ export class ExecServerClient {
     if (this.#processes.has(processId)) {
       throw new ExecServerClientError("protocol", `process id ${processId} is already in use by this client`);
     }
-    const handle = new ProcessHandle(processId, this.#host, this.#options.process);
+    const ackMode = params.ackMode ?? "client";
+    const handle = new ProcessHandle(processId, this.#host, this.#options.process, {
+      acknowledges: ackMode === "client",
+    });
     this.#processes.set(processId, handle);
     try {
       await this.request(ProcessStart, {
-        ackMode: "notification",
         ...params,
+        ackMode,
         processId,
         cwd: params.cwd ?? ".",
         env: params.env ?? {},

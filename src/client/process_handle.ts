@@ -2,10 +2,19 @@
  * A started remote process: an ordered event stream (reordered by seq, duplicates dropped, gaps filled
  * with `process/read`), plus stdin, signals, resize and terminate.
  *
+ * Flow control: events wait in the handle until the consumer pulls them, and the handle acknowledges
+ * (`process/ack`) only what was pulled. The server keeps everything unacknowledged and pauses the child
+ * when its bound is full, so a slow consumer slows the producer and a dropped connection loses nothing.
+ * Against a server without `process/ack` (Codex's), a consumer that falls far behind makes the handle
+ * drop live events and re-read them; anything the server no longer has is then reported as `dropped`
+ * and makes the outcome a failure.
+ *
  * @module
  */
 import type { RequestType } from "../protocol/methods.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import {
+  ProcessAck,
   ProcessCloseStdin,
   ProcessRead,
   ProcessResize,
@@ -16,6 +25,7 @@ import {
 import type { ProcessReadParams, ProcessReadResult, SignalName, WriteStatus } from "../protocol/process.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { log } from "../util/log.ts";
+import { ExecServerClientError } from "./client_error.ts";
 import type {
   ProcessEvent,
   ProcessOutcome,
@@ -34,10 +44,19 @@ export interface ProcessHost {
 
 /** Tunables of a {@link ProcessHandle}. */
 export interface ProcessHandleOptions {
-  /** Undelivered output the event stream may hold before live events are dropped and caught up later. */
+  /**
+   * Against a server without `process/ack`: undelivered output the handle may hold before live events are
+   * dropped and caught up later. (With acknowledgements the server's retention bound limits it.)
+   */
   maxBufferedBytes?: number;
   /** How long a seq gap may persist before `process/read` fills it. */
   gapGraceMs?: number;
+}
+
+/** What the client tells a handle about its process beyond the tunables. */
+export interface ProcessHandleRoute {
+  /** The process was started with `ackMode: "client"`: acknowledge consumed output with `process/ack`. */
+  acknowledges: boolean;
 }
 
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -46,6 +65,8 @@ const CATCH_UP_PAGE_BYTES = 1024 * 1024;
 /** A bound on catch-up pages (output is bounded by the server's retention anyway). */
 const MAX_CATCH_UP_PAGES = 100_000;
 const EVENT_OVERHEAD_BYTES = 64;
+/** Consumed output that triggers a `process/ack` even while the consumer is still behind. */
+const ACK_EVERY_BYTES = 256 * 1024;
 
 /** One remote process. Obtain it from `ExecServerClient.startProcess`. */
 export class ProcessHandle {
@@ -58,6 +79,20 @@ export class ProcessHandle {
   readonly #buffer = new SeqReorderBuffer<SequencedProcessEvent>();
   readonly #gapGraceMs: number;
   #controller!: ReadableStreamDefaultController<ProcessEvent>;
+  readonly #maxBufferedBytes: number;
+  /** Published events the consumer has not pulled yet. */
+  #queue: ProcessEvent[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #pullPending = false;
+  #streamClosed = false;
+  /** Highest seq the consumer pulled, the one last acknowledged, and bytes pulled since that ack. */
+  #consumedSeq = 0;
+  #ackedSeq = 0;
+  #bytesSinceAck = 0;
+  #acking = false;
+  #acksSupported = true;
+  #lostBytes = 0;
   #outcome = Promise.withResolvers<ProcessOutcome>();
   #exitCode: number | null = null;
   #finished = false;
@@ -67,29 +102,33 @@ export class ProcessHandle {
   #catchingUp = false;
   #catchUpAgain = false;
 
-  constructor(processId: string, host: ProcessHost, options: ProcessHandleOptions = {}) {
+  constructor(
+    processId: string,
+    host: ProcessHost,
+    options: ProcessHandleOptions = {},
+    route: ProcessHandleRoute = { acknowledges: true },
+  ) {
     this.processId = processId;
+    this.#acksSupported = route.acknowledges;
     this.#host = host;
     this.#gapGraceMs = options.gapGraceMs ?? DEFAULT_GAP_GRACE_MS;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    // High-water mark 0: `pull` runs exactly when the consumer asks, so the handle knows what it took.
     this.events = new ReadableStream<ProcessEvent>({
       start: (controller) => {
         this.#controller = controller;
       },
-      pull: () => {
-        // The consumer caught up with a lagging stream: fetch what was dropped meanwhile.
-        if (this.#lagging && !this.#finished) {
-          this.#lagging = false;
-          this.catchUp();
-        }
-      },
+      pull: () => this.#onPull(),
       cancel: () => {
         this.#streamCancelled = true;
         this.#lagging = false;
+        // Nobody will read what is queued: let the server free it.
+        for (const event of this.#queue.splice(this.#queueHead)) this.#consumed(event);
+        this.#queueHead = 0;
+        this.#queuedBytes = 0;
+        this.#maybeAck(true);
       },
-    }, {
-      highWaterMark: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
-      size: (event) => (event.type === "output" ? event.chunk.length : 0) + EVENT_OVERHEAD_BYTES,
-    });
+    }, { highWaterMark: 0 });
     this.#outcome.promise.catch(() => {});
   }
 
@@ -251,11 +290,92 @@ export class ProcessHandle {
   }
 
   #enqueue(event: ProcessEvent): void {
-    if (this.#streamCancelled) return;
-    this.#controller.enqueue(event);
-    if ((this.#controller.desiredSize ?? 1) < 0 && event.type === "output") {
-      // The consumer is far behind: stop taking live events (see accept) and re-read them later.
+    if (event.type === "dropped") this.#lostBytes += event.bytes;
+    if (this.#streamCancelled) {
+      this.#consumed(event);
+      this.#maybeAck(false);
+      return;
+    }
+    if (this.#pullPending) {
+      this.#pullPending = false;
+      this.#deliver(event);
+      return;
+    }
+    this.#queue.push(event);
+    this.#queuedBytes += eventSize(event);
+    if (!this.#acksSupported && this.#queuedBytes > this.#maxBufferedBytes && event.type === "output") {
+      // No flow control with this server and the consumer is far behind: stop taking live events (see
+      // accept) and re-read them once it catches up.
       this.#lagging = true;
+    }
+  }
+
+  #onPull(): void {
+    if (this.#queueHead < this.#queue.length) {
+      const event = this.#queue[this.#queueHead];
+      this.#queue[this.#queueHead++] = undefined as unknown as ProcessEvent;
+      this.#queuedBytes -= eventSize(event);
+      if (this.#queueHead === this.#queue.length) {
+        this.#queue = [];
+        this.#queueHead = 0;
+      } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      this.#deliver(event);
+      return;
+    }
+    if (this.#finished) return this.#closeStream();
+    this.#pullPending = true;
+    // The consumer caught up with a lagging stream: fetch what was dropped meanwhile.
+    if (this.#lagging) {
+      this.#lagging = false;
+      this.catchUp();
+    }
+  }
+
+  #deliver(event: ProcessEvent): void {
+    this.#controller.enqueue(event);
+    this.#consumed(event);
+    const drained = this.#queueHead >= this.#queue.length;
+    this.#maybeAck(drained);
+    if (drained && this.#finished) this.#closeStream();
+  }
+
+  #consumed(event: ProcessEvent): void {
+    if ("seq" in event && event.seq > this.#consumedSeq) this.#consumedSeq = event.seq;
+    if (event.type === "output") this.#bytesSinceAck += event.chunk.length;
+  }
+
+  /** Acknowledges what was consumed: at once when the consumer has caught up, else every 256 KiB. */
+  #maybeAck(caughtUp: boolean): void {
+    if (!this.#acksSupported || this.#acking || this.#finished) return;
+    if (this.#consumedSeq <= this.#ackedSeq) return;
+    if (!caughtUp && this.#bytesSinceAck < ACK_EVERY_BYTES) return;
+    const seq = this.#consumedSeq;
+    this.#acking = true;
+    this.#bytesSinceAck = 0;
+    this.#host.request(ProcessAck, { processId: this.processId, seq }).then(() => {
+      this.#ackedSeq = Math.max(this.#ackedSeq, seq);
+    }, (error) => {
+      if (error instanceof ExecServerClientError && error.code === ErrorCode.MethodNotFound) {
+        // Codex's server: no flow control; fall back to dropping and re-reading (see #enqueue).
+        this.#acksSupported = false;
+      }
+      // Anything else (disconnect, process already gone) is settled elsewhere; a later ack covers it.
+    }).finally(() => {
+      this.#acking = false;
+      this.#maybeAck(this.#queueHead >= this.#queue.length);
+    });
+  }
+
+  #closeStream(): void {
+    if (this.#streamClosed || this.#streamCancelled) return;
+    this.#streamClosed = true;
+    try {
+      this.#controller.close();
+    } catch {
+      // Already closed.
     }
   }
 
@@ -263,16 +383,21 @@ export class ProcessHandle {
     this.#finished = true;
     if (this.#gapTimer !== null) clearTimeout(this.#gapTimer);
     this.#gapTimer = null;
-    if (!this.#streamCancelled) {
-      try {
-        this.#controller.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    // Queued events stay readable: the stream closes once the consumer has pulled them.
+    if (this.#queueHead >= this.#queue.length && this.#pullPending) this.#closeStream();
     this.#host.releaseProcess(this.processId);
+    if (outcome.failure === null && this.#lostBytes > 0) {
+      outcome = {
+        ...outcome,
+        failure: `${this.#lostBytes} bytes of output were lost (evicted by the server before they were read)`,
+      };
+    }
     this.#outcome.resolve(outcome);
   }
+}
+
+function eventSize(event: ProcessEvent): number {
+  return (event.type === "output" ? event.chunk.length : 0) + EVENT_OVERHEAD_BYTES;
 }
 
 /** Output of a process, collected by stream. */

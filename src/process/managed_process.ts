@@ -25,7 +25,7 @@ import { terminateTree } from "./process_tree.ts";
 
 /** Tunables for a managed process. */
 export interface ManagedProcessOptions {
-  /** Bound on retained output, in decoded bytes. */
+  /** Bound on retained output: decoded bytes plus a per-chunk overhead (see OutputLog). */
   retainBytes: number;
   /** SIGTERM-to-SIGKILL grace for terminate and shutdown. */
   terminateGraceMs: number;
@@ -55,6 +55,9 @@ export class AckModeMemory {
  * free room. A pulling client (Codex's shell) reads within milliseconds of the start response.
  */
 const AUTO_ACK_DECISION_MS = 250;
+
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
 const STDIN_QUEUE_LIMIT = 1024 * 1024;
@@ -110,9 +113,11 @@ export class ManagedProcess {
     },"seq":`;
     this.#ackModeChosen = options.ackMode !== "auto";
     this.#ackMemory = options.ackMemory ?? new AckModeMemory();
+    // `client` frees room on acknowledgements only, exactly as `read` does; they differ in what the
+    // client sends (process/ack as it consumes pushed events, or read cursors).
     this.#log = new OutputLog(
       options.retainBytes,
-      options.ackMode === "auto" ? "undecided" : options.ackMode,
+      options.ackMode === "auto" ? "undecided" : options.ackMode === "client" ? "read" : options.ackMode,
     );
     this.#openStreams = child.outputs.length;
     this.#stdinState = child.writeStdin ? "open" : "none";
@@ -299,10 +304,19 @@ export class ManagedProcess {
         this.#waiters.delete(done);
         reject(signal.reason);
       };
-      const timer = setTimeout(done, timeoutMs);
+      // Timers take at most 2^31-1 ms (a longer one fires at once): the caller re-arms until its deadline.
+      const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
       signal.addEventListener("abort", onAbort, { once: true });
       this.#waiters.add(done);
     });
+  }
+
+  /**
+   * `process/ack` (extension): the client has consumed everything up to `seq`. It frees room in every
+   * mode, and never decides `auto` (a pulling client acknowledges with its reads).
+   */
+  acknowledge(seq: number): void {
+    this.#log.acknowledgeRead(Math.min(seq, this.#nextSeq - 1));
   }
 
   /** `process/write`: queues bytes for stdin (ordered), waiting only when too much is queued. */

@@ -24,6 +24,7 @@ import { HttpBodyDeltaNotificationSchema, HttpRequestParamsSchema, HttpRequestRe
 import { InitializeParamsSchema, InitializeResultSchema } from "./initialize.ts";
 import {
   EmptyResultSchema,
+  ProcessAckParamsSchema,
   ProcessClosedNotificationSchema,
   ProcessCloseStdinParamsSchema,
   ProcessCloseStdinResultSchema,
@@ -146,6 +147,14 @@ export const ProcessCloseStdin = request(
   "CloseStdinParams",
   true,
 );
+export const ProcessAck = request(
+  "process/ack",
+  ProcessAckParamsSchema,
+  EmptyResultSchema,
+  "exec",
+  "AckParams",
+  true,
+);
 export const EnvironmentInfo = request(
   "environment/info",
   UnitParams,
@@ -228,6 +237,7 @@ export const REQUESTS = Object.fromEntries(
     ProcessTerminate,
     ProcessResize,
     ProcessCloseStdin,
+    ProcessAck,
     EnvironmentInfo,
     FsReadFile,
     FsWriteFile,

@@ -15,11 +15,13 @@ export type OutputStream = z.infer<typeof OutputStreamSchema>;
 
 /**
  * When retained output may be evicted once the retention bound is reached (extension).
- * `notification`: once a `process/output` notification carrying it was written to the client.
- * `read`: only once a `process/read` cursor (`afterSeq`) has passed it.
+ * `client`: only once the client acknowledged it, with `process/ack` or a `process/read` cursor. Nothing
+ * written but unconfirmed is lost on a dropped connection, and a slow consumer slows the producer.
+ * `notification`: once a `process/output` notification carrying it was written to the socket (or acked).
+ * `read`: only once a `process/read` cursor (`afterSeq`) or a `process/ack` has passed it.
  * `auto` (default): `notification` until the first `process/read` for the process, then `read`.
  */
-export const AckModeSchema = lazySchema(() => z.enum(["auto", "notification", "read"]));
+export const AckModeSchema = lazySchema(() => z.enum(["auto", "client", "notification", "read"]));
 export type AckMode = z.infer<typeof AckModeSchema>;
 
 export const ProcessStartParamsSchema = lazySchema(() =>
@@ -137,6 +139,13 @@ export const ProcessCloseStdinParamsSchema = lazySchema(() => z.object({ process
 export type ProcessCloseStdinParams = z.infer<typeof ProcessCloseStdinParamsSchema>;
 export const ProcessCloseStdinResultSchema = lazySchema(() => z.object({ status: WriteStatusSchema }));
 export type ProcessCloseStdinResult = z.infer<typeof ProcessCloseStdinResultSchema>;
+
+/**
+ * Extension: the client has received (and consumed) every event up to `seq`, so the server may evict it.
+ * Drives retention in `ackMode: "client"`; harmless in the other modes.
+ */
+export const ProcessAckParamsSchema = lazySchema(() => z.object({ processId: z.string(), seq: u64 }));
+export type ProcessAckParams = z.infer<typeof ProcessAckParamsSchema>;
 
 /** `process/output` notification. */
 export const ProcessOutputNotificationSchema = lazySchema(() =>

@@ -5,6 +5,7 @@
  */
 import { RpcError } from "../protocol/errors.ts";
 import {
+  ProcessAck,
   ProcessCloseStdin,
   ProcessRead,
   ProcessResize,
@@ -111,6 +112,10 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
     })
     .register(ProcessResize, (params, { session }) => {
       requireProcess(session.processes, params.processId).resize(params.rows, params.cols);
+      return {};
+    })
+    .register(ProcessAck, (params, { session }) => {
+      requireProcess(session.processes, params.processId).acknowledge(params.seq);
       return {};
     })
     .register(ProcessCloseStdin, async (params, { session }) => {

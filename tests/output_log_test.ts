@@ -1,0 +1,56 @@
+/** The retention bound of `OutputLog`: what it counts, what it evicts, and what it never loses. */
+import assert from "node:assert/strict";
+import { CHUNK_OVERHEAD_BYTES, OutputLog } from "../src/process/output_log.ts";
+
+function appendOneByteChunks(log: OutputLog, limit: number): number {
+  const byte = new Uint8Array(1);
+  let seq = 0;
+  while (log.hasRoom && seq < limit) {
+    byte[0] = seq & 0xff;
+    seq++;
+    log.append({ seq, stream: "stdout", chunk: byte.toBase64(), size: 1 });
+  }
+  return seq;
+}
+
+Deno.test("OutputLog counts each chunk's bookkeeping, so 1-byte writes fill the bound as their memory does", () => {
+  const bound = 64 * 1024;
+  const log = new OutputLog(bound, "read");
+  const chunks = appendOneByteChunks(log, 1_000_000);
+  assert.equal(log.hasRoom, false);
+  assert.equal(chunks, Math.ceil(bound / (1 + CHUNK_OVERHEAD_BYTES)));
+});
+
+Deno.test("OutputLog's bound bounds the heap of 1-byte chunks within 2x", () => {
+  const bound = 1024 * 1024;
+  const before = Deno.memoryUsage().heapUsed;
+  const log = new OutputLog(bound, "read");
+  appendOneByteChunks(log, 10_000_000);
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assert.ok(grown < 2 * bound, `1 MiB bound held ${grown} bytes of heap`);
+  assert.ok(log.page(0, Number.MAX_SAFE_INTEGER).chunks.length > 0);
+});
+
+Deno.test("OutputLog evicts acknowledged chunks only as far as the bound needs, and reports what a late reader missed", () => {
+  const log = new OutputLog(4 * (100 + CHUNK_OVERHEAD_BYTES), "read");
+  for (let seq = 1; seq <= 4; seq++) {
+    log.append({ seq, stream: "stdout", chunk: "x".repeat(136), size: 100 });
+  }
+  assert.equal(log.hasRoom, false, "full of unacknowledged output");
+  assert.equal(log.page(0, Infinity).chunks.length, 4);
+  log.acknowledgeRead(2);
+  assert.equal(log.hasRoom, true);
+  assert.deepEqual(log.page(0, Infinity).chunks.map((c) => c.seq), [2, 3, 4], "one eviction made room");
+  assert.equal(log.page(0, Infinity).droppedBytes, 100);
+  assert.equal(log.page(1, Infinity).droppedBytes, 0);
+});
+
+Deno.test("OutputLog in notification mode frees written chunks, in read mode only read ones", () => {
+  for (const mode of ["notification", "read"] as const) {
+    const log = new OutputLog(2 * (10 + CHUNK_OVERHEAD_BYTES), mode);
+    log.append({ seq: 1, stream: "stdout", chunk: "a", size: 10 });
+    log.append({ seq: 2, stream: "stdout", chunk: "b", size: 10 });
+    log.acknowledgeNotification(2);
+    assert.equal(log.hasRoom, mode === "notification", mode);
+  }
+});
