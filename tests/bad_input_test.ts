@@ -211,3 +211,41 @@ Deno.test("[stdio] a line of invalid UTF-8 gets a parse error instead of killing
   assert.equal(initialized.id, 1);
   assert.ok(initialized.result.sessionId);
 });
+
+Deno.test("environment names with '=' or NUL, or empty, are invalid params and start nothing", async () => {
+  await withPeer("websocket", async (peer) => {
+    const cases: Array<{ env?: Record<string, string>; set?: Record<string, string> }> = [
+      { env: { "PATH=/evil": "1" } },
+      { env: { "": "x" } },
+      { env: { "A\u0000B": "x" } },
+      { env: { OK: "a\u0000b" } },
+      { set: { "PATH=/evil": "1" } },
+      { set: { "": "x" } },
+    ];
+    for (const [index, item] of cases.entries()) {
+      const processId = `bad-env-${index}`;
+      const reply = await peer.request("process/start", {
+        processId,
+        argv: ["/usr/bin/env"],
+        cwd: "/tmp",
+        env: item.env ?? { PATH: "/usr/bin:/bin" },
+        tty: false,
+        ...(item.set
+          ? {
+            envPolicy: {
+              inherit: "none",
+              ignoreDefaultExcludes: true,
+              exclude: [],
+              set: item.set,
+              includeOnly: [],
+            },
+          }
+          : {}),
+      });
+      assert.equal(reply.error?.code, -32602, `${JSON.stringify(item)}: ${JSON.stringify(reply)}`);
+      assert.match(reply.error.message, /environment variable name|contains NUL/);
+      const read = await peer.request("process/read", { processId, afterSeq: 0 });
+      assert.ok(read.error, "no process was started");
+    }
+  });
+});

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { RpcError } from "../protocol/errors.ts";
 import type { EnvPolicy } from "../protocol/env_policy.ts";
 
 /** Variables kept by `inherit: "core"` on Unix (exact, case-sensitive). */
@@ -51,6 +52,8 @@ export function buildChildEnv(
   policy: EnvPolicy | null | undefined,
   serverEnv: Record<string, string> = Deno.env.toObject(),
 ): Record<string, string> {
+  checkEnvEntries(env, "env");
+  if (policy) checkEnvEntries(policy.set, "envPolicy.set");
   if (!policy) return { ...env };
   const result = new Map<string, string>();
   for (const [name, value] of Object.entries(serverEnv)) {
@@ -73,4 +76,22 @@ export function buildChildEnv(
   }
   for (const [name, value] of Object.entries(env)) result.set(name, value);
   return Object.fromEntries(result);
+}
+
+/**
+ * A name with `=` would be split by the child's libc (`{"PATH=/evil": "1"}` reads back as PATH=`/evil=1`),
+ * and NUL would truncate it: such entries are refused, not passed on.
+ */
+function checkEnvEntries(entries: Record<string, string>, where: string): void {
+  for (const [name, value] of Object.entries(entries)) {
+    if (name === "" || name.includes("=") || name.includes("\0")) {
+      throw RpcError.invalidParams(
+        `${where}: invalid environment variable name ${JSON.stringify(name)} (names must be non-empty ` +
+          "and contain neither '=' nor NUL)",
+      );
+    }
+    if (value.includes("\0")) {
+      throw RpcError.invalidParams(`${where}: the value of ${JSON.stringify(name)} contains NUL`);
+    }
+  }
 }
