@@ -47,7 +47,7 @@ Deno.test("sandbox/bwrap argv binds root read-only, roots writable, masks denies
   };
   // deno-fmt-ignore
   assert.deepEqual(bwrapArgv(plan, { bwrap: "/usr/bin/bwrap", cwd: "/ws" }), [
-    "/usr/bin/bwrap", "--die-with-parent", "--unshare-all",
+    "/usr/bin/bwrap", "--die-with-parent", "--unshare-all", "--cap-drop", "ALL",
     "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
     "--bind", "/ws", "/ws",
     "--ro-bind", "/ws/ro", "/ws/ro",
@@ -61,7 +61,7 @@ Deno.test("sandbox/bwrap argv binds root read-only, roots writable, masks denies
   });
   // deno-fmt-ignore
   assert.deepEqual(none, [
-    "bwrap", "--die-with-parent", "--unshare-all", "--share-net",
+    "bwrap", "--die-with-parent", "--unshare-all", "--cap-drop", "ALL", "--share-net",
     "--tmpfs", "/", "--ro-bind-try", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--remount-ro", "/", "--",
   ]);
 });

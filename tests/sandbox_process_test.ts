@@ -73,3 +73,44 @@ Deno.test("process/start with a restricted sandbox is refused when bubblewrap is
     );
   }, { serverEnv: { PATH: "/nonexistent" } });
 });
+
+Deno.test({
+  name: "a sandboxed process run by root has no capabilities: it cannot remount / or lift a deny mask",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "sandbox-root-" });
+    const inside = join(root, "inside");
+    const secret = join(root, "secret.txt");
+    await Deno.mkdir(inside);
+    await Deno.writeTextFile(secret, "top secret\n");
+    const sandbox = restricted(root, inside);
+    sandbox.permissions.file_system.entries.push({ path: { type: "path", path: secret }, access: "none" });
+    try {
+      await withPeer("websocket", async (peer) => {
+        await peer.call("process/start", {
+          processId: "caps",
+          argv: [
+            "sh",
+            "-c",
+            `grep CapEff /proc/self/status; ` +
+            `mount -o remount,rw,bind / 2>/dev/null && echo REMOUNTED; ` +
+            `umount ${secret} 2>/dev/null && echo UNMOUNTED; ` +
+            `cat ${secret} 2>/dev/null | grep -q secret && echo READ-SECRET; ` +
+            `echo x > ${root}/escape 2>/dev/null && echo WROTE-OUTSIDE; echo done`,
+          ],
+          cwd: inside,
+          env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" },
+          tty: false,
+          sandbox,
+        });
+        const text = outputText(await peer.waitClosed("caps"));
+        assert.match(text, /CapEff:\s+0000000000000000/);
+        assert.doesNotMatch(text, /REMOUNTED|UNMOUNTED|READ-SECRET|WROTE-OUTSIDE/);
+        assert.match(text, /done/);
+      });
+      await assert.rejects(Deno.stat(join(root, "escape")), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

@@ -48,7 +48,15 @@ export interface BwrapOptions {
  * unshared (network shared only when enabled); and the sandbox dies with its parent.
  */
 export function bwrapArgv(plan: EnforcedPlan, options: BwrapOptions = {}): string[] {
-  const args = [options.bwrap ?? findBwrap() ?? "bwrap", "--die-with-parent", "--unshare-all"];
+  // Root keeps every capability inside bwrap unless told otherwise: it could remount / writable or
+  // unmount a deny mask. Drop them all (bwrap also sets no_new_privs, so setuid binaries gain nothing).
+  const args = [
+    options.bwrap ?? findBwrap() ?? "bwrap",
+    "--die-with-parent",
+    "--unshare-all",
+    "--cap-drop",
+    "ALL",
+  ];
   if (plan.network) args.push("--share-net");
   if (options.newSession) args.push("--new-session");
   if (plan.root === "write") args.push("--bind", "/", "/");
