@@ -110,27 +110,93 @@ function classifyId(id: unknown, text: string): RequestId | undefined {
 }
 
 /**
- * The source text of the top-level `id` (not a nested one), via JSON.parse source-text access. Only
- * used for integer ids beyond 2^53, so the second parse is rare. The reviver walk recurses, so a very
- * deeply nested message falls back to the id written first (how clients write requests), then to the
- * first `"id"` in the text.
+ * The source text of the top-level `id` (not a nested one). Only used for integer ids beyond 2^53, so the
+ * scan is rare; it walks the root object's members without recursion, so any nesting depth is fine and an
+ * `"id"` inside params is never mistaken for the request's.
  */
 function topLevelIdSource(text: string): string | undefined {
-  try {
-    const sources = new Map<unknown, string>();
-    let root: unknown;
-    JSON.parse(
-      text,
-      function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
-        if (key === "id" && context?.source !== undefined) sources.set(this, context.source);
-        if (key === "") root = value;
-        return value;
-      } as (this: unknown, key: string, value: unknown) => unknown,
-    );
-    return sources.get(root);
-  } catch {
-    const leading = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text);
-    return (leading ?? /"id"\s*:\s*(-?\d+)\s*[,}]/.exec(text))?.[1];
+  const scanner = new MemberScanner(text);
+  if (!scanner.openRoot()) return undefined;
+  for (;;) {
+    const key = scanner.nextKey();
+    if (key === undefined) return undefined;
+    if (key === "id") return scanner.integer();
+    if (!scanner.skipValue()) return undefined;
+  }
+}
+
+/** A forward-only walk over the members of a JSON text's root object (the text is known to be valid). */
+class MemberScanner {
+  #i = 0;
+  readonly #text: string;
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  openRoot(): boolean {
+    this.#skipSpace();
+    if (this.#text[this.#i] !== "{") return false;
+    this.#i++;
+    return true;
+  }
+
+  /** The next member's key (positioned after its `:`), or undefined at the end of the object. */
+  nextKey(): string | undefined {
+    this.#skipSpace();
+    if (this.#text[this.#i] === ",") this.#i++;
+    this.#skipSpace();
+    if (this.#text[this.#i] !== '"') return undefined;
+    const start = this.#i;
+    this.#skipString();
+    const key = JSON.parse(this.#text.slice(start, this.#i)) as string;
+    this.#skipSpace();
+    this.#i++; // ':'
+    this.#skipSpace();
+    return key;
+  }
+
+  integer(): string | undefined {
+    return /-?\d+/y.exec(this.#text.slice(this.#i, this.#i + 32))?.[0];
+  }
+
+  /** Skips one value of any depth, iteratively. */
+  skipValue(): boolean {
+    const text = this.#text;
+    let depth = 0;
+    while (this.#i < text.length) {
+      const c = text[this.#i];
+      if (c === '"') this.#skipString();
+      else if (c === "{" || c === "[") {
+        depth++;
+        this.#i++;
+      } else if (c === "}" || c === "]") {
+        if (depth === 0) return true;
+        depth--;
+        this.#i++;
+      } else if (c === "," && depth === 0) return true;
+      else this.#i++;
+      // A string or a closed container at depth 0 was the whole value.
+      if (depth === 0 && (c === '"' || c === "}" || c === "]")) return true;
+    }
+    return false;
+  }
+
+  #skipString(): void {
+    const text = this.#text;
+    this.#i++;
+    while (this.#i < text.length) {
+      const c = text[this.#i];
+      if (c === "\\") this.#i += 2;
+      else if (c === '"') {
+        this.#i++;
+        return;
+      } else this.#i++;
+    }
+  }
+
+  #skipSpace(): void {
+    const text = this.#text;
+    while (this.#i < text.length && " \t\r\n".includes(text[this.#i])) this.#i++;
   }
 }
 
