@@ -31,26 +31,81 @@ export interface WebSocketListener {
 }
 
 /** Starts serving `server` over WebSocket. */
-export function listenWebSocket(
+export async function listenWebSocket(
   server: ExecServer,
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
-  const { promise: bound, resolve: onBound } = Promise.withResolvers<Deno.NetAddr>();
   const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
     handleRequest(server, options, request, info);
-  const serveOptions = {
-    hostname: options.hostname,
-    port: options.port,
-    onListen: (addr: Deno.NetAddr) => onBound(addr),
+  let current = await serveOn(options, options.port, handler);
+  const boundPort = current.addr.port;
+  let closing = false;
+  let wakeRetry: (() => void) | null = null;
+  // Deno.serve's accept loop ends with an error when accept fails (EMFILE when a client holds hundreds of
+  // idle sockets). Nothing may kill the server for that: what is open keeps being served, and the
+  // listener comes back on the same port once descriptors are free again.
+  const finished = (async () => {
+    for (;;) {
+      try {
+        await current.server.finished;
+        return;
+      } catch (error) {
+        if (closing) return;
+        log.warn(`accepting connections failed (${(error as Error).message}); listening again in 1 s`);
+      }
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, RELISTEN_DELAY_MS);
+          wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wakeRetry = null;
+        if (closing) return;
+        try {
+          current = await serveOn(options, boundPort, handler);
+          log.info(`listening again on port ${boundPort}`);
+          break;
+        } catch (error) {
+          log.warn(`listening again failed (${(error as Error).message}); retrying in 1 s`);
+        }
+      }
+    }
+  })();
+  return {
+    url: formatListenUrl(options.tls !== undefined, current.addr.hostname, boundPort),
+    close: async () => {
+      closing = true;
+      (wakeRetry as (() => void) | null)?.();
+      await current.server.shutdown().catch(() => {});
+      await finished;
+    },
+    finished,
   };
-  const httpServer = options.tls
+}
+
+/** How long the listener waits before binding again after its accept loop failed. */
+const RELISTEN_DELAY_MS = 1_000;
+
+async function serveOn(
+  options: WebSocketListenerOptions,
+  port: number,
+  handler: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>,
+): Promise<{ server: Deno.HttpServer<Deno.NetAddr>; addr: Deno.NetAddr }> {
+  const { promise: bound, resolve: onBound } = Promise.withResolvers<Deno.NetAddr>();
+  const serveOptions = { hostname: options.hostname, port, onListen: (addr: Deno.NetAddr) => onBound(addr) };
+  const server = options.tls
     ? Deno.serve({ ...serveOptions, cert: options.tls.cert, key: options.tls.key }, handler)
     : Deno.serve(serveOptions, handler);
-  return bound.then((addr) => ({
-    url: formatListenUrl(options.tls !== undefined, addr.hostname, addr.port),
-    close: () => httpServer.shutdown(),
-    finished: httpServer.finished,
-  }));
+  // A failure before the bind completes rejects `finished` instead of calling onListen.
+  const addr = await Promise.race([
+    bound,
+    server.finished.then(() => {
+      throw new Error("the listener stopped before it was bound");
+    }),
+  ]);
+  return { server, addr };
 }
 
 async function handleRequest(
