@@ -65,6 +65,11 @@ export async function listenWebSocket(
         if (closing) return;
         try {
           current = await serveOn(options, boundPort, handler);
+          if (closing) {
+            // close() ran while this bind was under way and shut down the previous server.
+            await current.server.shutdown().catch(() => {});
+            return;
+          }
           log.info(`listening again on port ${boundPort}`);
           break;
         } catch (error) {
