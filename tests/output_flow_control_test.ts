@@ -173,3 +173,17 @@ Deno.test("exec-server run into a slow pipe delivers every byte", async () => {
     await server.close();
   }
 });
+
+Deno.test("a handle whose events are cancelled releases the output, so the process runs to its end", async () => {
+  const server = await startInProcessServer({ retainBytes: 64 * 1024 });
+  const client = await ExecServerClient.connect({ kind: "websocket", url: server.url });
+  try {
+    const handle = await client.startProcess({ argv: ["seq", "1", String(LINES)], env: PATH_ENV });
+    await handle.events.cancel();
+    const outcome = await within(handle.wait(), 60_000, "the process to finish unread");
+    assert.deepEqual(outcome, { exitCode: 0, failure: null });
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

@@ -123,7 +123,8 @@ export class ProcessHandle {
         this.#streamCancelled = true;
         this.#lagging = false;
         // Nobody will read what is queued: let the server free it.
-        for (const event of this.#queue.splice(this.#queueHead)) this.#consumed(event);
+        for (let i = this.#queueHead; i < this.#queue.length; i++) this.#consumed(this.#queue[i]);
+        this.#queue = [];
         this.#queueHead = 0;
         this.#queuedBytes = 0;
         this.#maybeAck(true);
@@ -293,7 +294,7 @@ export class ProcessHandle {
     if (event.type === "dropped") this.#lostBytes += event.bytes;
     if (this.#streamCancelled) {
       this.#consumed(event);
-      this.#maybeAck(false);
+      this.#maybeAck(true);
       return;
     }
     if (this.#pullPending) {
