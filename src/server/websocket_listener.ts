@@ -1,6 +1,7 @@
 /**
  * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health,
- * 404 elsewhere, and browser `Origin`s refused unless allowed (a web page must never reach this server).
+ * 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
+ * connections held by a process this server sandboxed refused (see `sandbox_peer_refusal.ts`).
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { WebSocketTransport } from "../rpc/websocket_transport.ts";
 import { log } from "../util/log.ts";
 import type { ExecServer } from "./exec_server.ts";
 import { formatListenUrl } from "./listen_url.ts";
+import { refuseSandboxedPeers } from "./sandbox_peer_refusal.ts";
 import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
 
 /** Where and how to listen. */
@@ -36,12 +38,20 @@ export function listenWebSocket(
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
   const { promise: bound, resolve: onBound } = Promise.withResolvers<Deno.NetAddr>();
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
-    handleRequest(server, options, request, info);
+  let boundPort = options.port;
+  // Before anything else, token included: a process this server sandboxed never gets in.
+  const handler = refuseSandboxedPeers(
+    (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
+      handleRequest(server, options, request, info),
+    () => boundPort,
+  );
   const serveOptions = {
     hostname: options.hostname,
     port: options.port,
-    onListen: (addr: Deno.NetAddr) => onBound(addr),
+    onListen: (addr: Deno.NetAddr) => {
+      boundPort = addr.port;
+      onBound(addr);
+    },
   };
   const httpServer = options.tls
     ? Deno.serve({ ...serveOptions, cert: options.tls.cert, key: options.tls.key }, handler)
