@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type SandboxContext, SandboxContextSchema, type SandboxEntry } from "../src/protocol/sandbox.ts";
-import { bwrapArgv, bwrapAvailable, findBwrap } from "../src/sandbox/bwrap.ts";
+import { bwrapArgv, bwrapAvailable, findBwrap, userNamespacesUsable } from "../src/sandbox/bwrap.ts";
 import { type EnforcedPlan, sandboxPlan } from "../src/sandbox/policy.ts";
 import { withTempDir } from "./fs_test_util.ts";
 
@@ -46,9 +46,10 @@ Deno.test("sandbox/bwrap argv binds root read-only, roots writable, masks denies
     ],
   };
   // deno-fmt-ignore
-  assert.deepEqual(bwrapArgv(plan, { bwrap: "/usr/bin/bwrap", cwd: "/ws" }), [
+  assert.deepEqual(bwrapArgv(plan, { bwrap: "/usr/bin/bwrap", cwd: "/ws", userNamespace: true, masks: [] }), [
     "/usr/bin/bwrap", "--die-with-parent", "--unshare-all", "--cap-drop", "ALL",
-    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    "--unshare-user", "--disable-userns",
+    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--ro-bind-try", "/proc/sys", "/proc/sys",
     "--bind", "/ws", "/ws",
     "--ro-bind", "/ws/ro", "/ws/ro",
     "--ro-bind", "/dev/null", "/ws/.env",
@@ -58,12 +59,84 @@ Deno.test("sandbox/bwrap argv binds root read-only, roots writable, masks denies
   const none = bwrapArgv({ ...plan, root: "none", network: true, mounts: [] }, {
     bwrap: "bwrap",
     extraReadOnly: ["/usr"],
+    userNamespace: false,
+    masks: [],
   });
   // deno-fmt-ignore
   assert.deepEqual(none, [
     "bwrap", "--die-with-parent", "--unshare-all", "--cap-drop", "ALL", "--share-net",
-    "--tmpfs", "/", "--ro-bind-try", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--remount-ro", "/", "--",
+    "--tmpfs", "/", "--ro-bind-try", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc",
+    "--ro-bind-try", "/proc/sys", "/proc/sys", "--remount-ro", "/", "--",
   ]);
+  // Kernel tunables stay read-only under a writable root or a write entry, and the host's /proc is never bound.
+  const kernel = bwrapArgv({
+    ...plan,
+    root: "write",
+    mounts: [
+      { path: "/proc", access: "read", isDirectory: true },
+      { path: "/sys/fs/cgroup", access: "write", isDirectory: true },
+    ],
+  }, { bwrap: "bwrap", userNamespace: false, masks: [] });
+  // deno-fmt-ignore
+  assert.deepEqual(kernel, [
+    "bwrap", "--die-with-parent", "--unshare-all", "--cap-drop", "ALL",
+    "--bind", "/", "/", "--ro-bind-try", "/sys", "/sys",
+    "--dev", "/dev", "--proc", "/proc", "--ro-bind-try", "/proc/sys", "/proc/sys",
+    "--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup", "--",
+  ]);
+});
+
+Deno.test("sandbox/bwrap masks the server's secret files wherever a mount would show them", () => {
+  const base: EnforcedPlan = { kind: "enforced", root: "read", network: true, cwd: null, mounts: [] };
+  const masksOf = (plan: EnforcedPlan, masks: string[], extraReadOnly?: string[]) => {
+    const argv = bwrapArgv(plan, { bwrap: "bwrap", userNamespace: true, masks, extraReadOnly });
+    const found: string[] = [];
+    argv.forEach((arg, i) => {
+      if (arg === "--ro-bind" && argv[i + 1] === "/dev/null") found.push(argv[i + 2]);
+    });
+    return { found, argv };
+  };
+  // A readable root shows everything: the mask goes last, after the plan's own mounts.
+  const ws = { path: "/srv/ws", access: "write", isDirectory: true } as const;
+  const { found, argv } = masksOf({ ...base, mounts: [ws] }, ["/srv/ws/token", "/etc/exec-server/tls.key"]);
+  assert.deepEqual(found, ["/srv/ws/token", "/etc/exec-server/tls.key"]);
+  assert.ok(argv.lastIndexOf("/srv/ws") < argv.indexOf("/srv/ws/token"), "mask after the bind it narrows");
+  // An empty root shows only what is mounted: no mask for files no mount exposes...
+  assert.deepEqual(masksOf({ ...base, root: "none" }, ["/srv/token"]).found, []);
+  // ...but one inside a system path bound for the command, or inside a granted path.
+  assert.deepEqual(masksOf({ ...base, root: "none" }, ["/etc/exec-server/token"], ["/etc"]).found, [
+    "/etc/exec-server/token",
+  ]);
+  assert.deepEqual(masksOf({ ...base, root: "none", mounts: [ws] }, ["/srv/ws/token"]).found, [
+    "/srv/ws/token",
+  ]);
+  // A deny entry already hides it (a mask inside a read-only empty tmpfs could not even be created).
+  const denied = { path: "/srv/ws", access: "deny", isDirectory: true } as const;
+  assert.deepEqual(masksOf({ ...base, mounts: [denied] }, ["/srv/ws/token"]).found, []);
+  const deniedFile = { path: "/srv/ws/token", access: "deny", isDirectory: false } as const;
+  assert.deepEqual(masksOf({ ...base, mounts: [deniedFile] }, ["/srv/ws/token"]).found, ["/srv/ws/token"]);
+  assert.equal(
+    masksOf({ ...base, mounts: [deniedFile] }, ["/srv/ws/token"]).argv.filter((a) => a === "/srv/ws/token")
+      .length,
+    1,
+    "only the deny entry's own mask",
+  );
+});
+
+Deno.test("sandbox/bwrap uses a user namespace only where bubblewrap can create one", async () => {
+  await withTempDir(async (dir) => {
+    const plan: EnforcedPlan = { kind: "enforced", root: "read", network: false, cwd: null, mounts: [] };
+    for (const [name, code, usable] of [["bwrap-ok", 0, true], ["bwrap-no-userns", 1, false]] as const) {
+      const fake = `${dir}/${name}`;
+      await Deno.writeTextFile(fake, `#!/bin/sh\necho 'no user namespaces' >&2\nexit ${code}\n`);
+      await Deno.chmod(fake, 0o755);
+      assert.equal(userNamespacesUsable(fake), usable);
+      const argv = bwrapArgv(plan, { bwrap: fake, masks: [] });
+      assert.equal(argv.includes("--unshare-user") && argv.includes("--disable-userns"), usable);
+      // Capabilities are dropped either way.
+      assert.deepEqual(argv.slice(1, 5), ["--die-with-parent", "--unshare-all", "--cap-drop", "ALL"]);
+    }
+  });
 });
 
 Deno.test({

@@ -9,6 +9,7 @@ import { isLoopback, ListenUrlError, parseListenUrl } from "../server/listen_url
 import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
 import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
+import { protectServerFile } from "../sandbox/mod.ts";
 import { listenWebSocket } from "../server/websocket_listener.ts";
 import { type LogLevel, setLogLevel } from "../util/log.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
@@ -217,6 +218,9 @@ export async function runServe(config: ServeConfig): Promise<number> {
       await Promise.race([serveStdio(server), stop.promise]);
     } else {
       const auth = await resolveAuth(config.auth);
+      // The token file and the TLS key are masked inside every sandbox this server creates.
+      if (config.auth.kind === "token-file") protectServerFile(config.auth.path);
+      if (config.tls) protectServerFile(config.tls.keyFile);
       if (auth.kind === "none" && !isLoopback(target.hostname)) {
         console.error(
           `exec-server WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +

@@ -1,6 +1,7 @@
 /**
  * The bubblewrap sandbox: plans from the wire's `sandbox` context, the bwrap command prefix (also for
- * `process/start`), and the `__sandbox-helper` entry point.
+ * `process/start`), the `__sandbox-helper` entry point, the server's secret files masked in every
+ * sandbox, and the record of sandboxed processes that may not connect back to the server.
  *
  * @module
  */
@@ -13,3 +14,5 @@ export {
 } from "./policy.ts";
 export { bwrapArgv, bwrapAvailable, type BwrapOptions, findBwrap } from "./bwrap.ts";
 export { runSandboxHelper, SANDBOX_HELPER_ARG } from "./helper.ts";
+export { protectServerFile, serverSecretPaths } from "./server_secrets.ts";
+export { trackSandboxedProcess } from "./sandboxed_processes.ts";

@@ -10,6 +10,7 @@ import { bwrapArgv, findBwrap } from "./bwrap.ts";
 import { SANDBOX_HELPER_ARG, type SandboxHelperResponse } from "./helper.ts";
 import type { EnforcedPlan } from "./policy.ts";
 import { helperRuntimePaths } from "./runtime_paths.ts";
+import { trackSandboxedProcess, untrackSandboxedProcess } from "./sandboxed_processes.ts";
 
 /** How to start the helper. */
 export interface HelperLaunch {
@@ -76,6 +77,7 @@ export async function runInSandbox(
     stderr: "piped",
     env: { DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
+  trackSandboxedProcess(child.pid);
   // Feed stdin while collecting output: a large request and a large response must not deadlock.
   const feed = (async () => {
     const writer = child.stdin.getWriter();
@@ -86,7 +88,9 @@ export async function runInSandbox(
       // The helper exited early; its status and stderr tell why.
     }
   })();
-  const [output] = await Promise.all([child.output(), feed]);
+  const [output] = await Promise.all([child.output(), feed]).finally(() =>
+    untrackSandboxedProcess(child.pid)
+  );
   const stderr = new TextDecoder().decode(output.stderr);
   if (!output.success) throw helperFailed(describeStatus(output), stderr);
   let response: SandboxHelperResponse;

@@ -16,7 +16,7 @@ import {
 } from "../protocol/methods.ts";
 import type { ProcessTable } from "../process/process_table.ts";
 import type { ProcessStartParams } from "../protocol/process.ts";
-import { bwrapArgv, findBwrap, sandboxPlan } from "../sandbox/mod.ts";
+import { bwrapArgv, findBwrap, sandboxPlan, trackSandboxedProcess } from "../sandbox/mod.ts";
 import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
@@ -83,7 +83,10 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       let limiter = limiters.get(connection);
       if (!limiter) limiters.set(connection, limiter = new SpawnRateLimiter(options.maxSpawnRate));
       limiter.take();
-      session.processes.start(params, options.resolveCwd, sandboxWrapper(params, options.resolveCwd));
+      const wrapper = sandboxWrapper(params, options.resolveCwd);
+      const process = session.processes.start(params, options.resolveCwd, wrapper);
+      // Synchronously after the spawn: its tree may not connect back to this server (peer_check.ts).
+      if (wrapper) trackSandboxedProcess(process.pid);
       return { processId: params.processId };
     })
     .register(

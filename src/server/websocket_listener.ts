@@ -1,6 +1,7 @@
 /**
  * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health,
- * 404 elsewhere, and browser `Origin`s refused unless allowed (a web page must never reach this server).
+ * 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
+ * connections held by a process this server sandboxed refused (see `sandbox_peer_refusal.ts`).
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { WebSocketTransport } from "../rpc/websocket_transport.ts";
 import { log } from "../util/log.ts";
 import type { ExecServer } from "./exec_server.ts";
 import { formatListenUrl } from "./listen_url.ts";
+import { refuseSandboxedPeers } from "./sandbox_peer_refusal.ts";
 import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
 
 /** Where and how to listen. */
@@ -35,10 +37,15 @@ export async function listenWebSocket(
   server: ExecServer,
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
-    handleRequest(server, options, request, info);
+  let boundPort = options.port;
+  // Before anything else, token included: a process this server sandboxed never gets in.
+  const handler = refuseSandboxedPeers(
+    (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
+      handleRequest(server, options, request, info),
+    () => boundPort,
+  );
   let current = await serveOn(options, options.port, handler);
-  const boundPort = current.addr.port;
+  boundPort = current.addr.port;
   let closing = false;
   let wakeRetry: (() => void) | null = null;
   // Deno.serve's accept loop ends with an error when accept fails (EMFILE when a client holds hundreds of
