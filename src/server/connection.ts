@@ -17,6 +17,7 @@ import {
 } from "../protocol/envelope.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import type { GateFamily } from "../protocol/methods.ts";
+import { FairInbox } from "../rpc/fair_inbox.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
 import type { NotificationSink } from "./context.ts";
@@ -60,6 +61,8 @@ export class ServerConnection {
   #state: HandshakeState = "new";
   #abort = new AbortController();
   readonly #host: ConnectionHost;
+  /** Inbound messages, handled in time slices so no client's burst stalls the others. */
+  readonly #inbox = new FairInbox<string>((text) => this.#onMessage(text));
   readonly #closed = Promise.withResolvers<string>();
 
   /** Notifications to this connection. */
@@ -98,7 +101,7 @@ export class ServerConnection {
 
   start(): void {
     this.transport.start({
-      onMessage: (text) => this.#onMessage(text),
+      onMessage: (text) => this.#inbox.push(text),
       onFramingError: (reason, prefix) =>
         this.#sendError(sniffLeadingId(prefix), RpcError.invalidRequest(this.#parseError(reason))),
       onClose: (reason) => this.#onClose(reason),
