@@ -1,4 +1,5 @@
 /** The shape every spawned child (pipes or PTY) presents to the process manager. @module */
+import type { ContainedTree } from "./containment.ts";
 
 /** How a child ended. */
 export interface ExitStatus {
@@ -39,6 +40,8 @@ export interface SpawnedChild {
    * termination must find. Absent when unknown.
    */
   readonly stdioPipes?: ReadonlySet<string>;
+  /** The child's own cgroup, holding every descendant, where cgroups v2 can be used (see containment.ts). */
+  readonly tree?: ContainedTree;
   /** Releases OS resources once the child has exited and its output drained. */
   dispose(): void;
 }

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { TaskSpreader } from "../util/task_spreader.ts";
+
 // Linux open(2) flags and ioctl/termios constants (asm-generic, same on x86_64 and aarch64).
 const O_RDWR = 0o2;
 const O_NOCTTY = 0o400;
@@ -85,6 +87,8 @@ const SYMBOLS = {
   },
   // Only ever called with WNOHANG, so it returns at once.
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // Only with WNOHANG|WNOWAIT: peeks at which child has exited, reaping nothing.
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Oldest glibc that has every required symbol (`posix_spawn_file_actions_addchdir_np`). */
@@ -535,10 +539,10 @@ const waitStatus = new Int32Array(1);
 export function waitForExit(pid: number): Promise<number | null> {
   const { promise, resolve } = Promise.withResolvers<number | null>();
   watchedChildren.set(pid, resolve);
-  exitPollTimer ??= setInterval(reapWatchedChildren, EXIT_POLL_MS);
+  exitPollTimer ??= setInterval(() => reapWatchedChildren(true), EXIT_POLL_MS);
   if (!sigchldListening) {
     sigchldListening = true;
-    Deno.addSignalListener("SIGCHLD", reapWatchedChildren);
+    Deno.addSignalListener("SIGCHLD", () => reapWatchedChildren());
     // A child that exited before the listener existed sent its SIGCHLD to no one.
     reapWatchedChildren();
   }
@@ -552,13 +556,43 @@ function stopPollingIfIdle(): void {
   }
 }
 
-function reapWatchedChildren(): void {
+/**
+ * Announces collected exits. Each announcement runs its process's exit handling as microtasks, which no
+ * other client's request can interleave with; so a few per macrotask (1000 trees killed at once must not
+ * freeze every connection).
+ */
+const exitAnnouncer = new TaskSpreader(4);
+
+const P_ALL = 0;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+/** siginfo_t is 128 bytes; `si_pid` sits at byte 16 on every 64-bit Linux ABI. */
+const siginfo = new Int32Array(32);
+const SIGINFO_PID_INDEX = 4;
+
+function reapWatchedChildren(sweepAll = false): void {
   const c = libc();
-  for (const [pid, resolve] of watchedChildren) {
-    const rc = c.waitpid(pid, waitStatus, WNOHANG);
-    if (rc === 0) continue; // still running
-    watchedChildren.delete(pid);
-    resolve(rc === pid ? waitStatus[0] : null);
+  // Fast path, one call per exit: ask the kernel which child has exited (without reaping it) and reap it
+  // if it is one of ours. A child that is not ours (Deno's own) stops this: the sweep below handles the rest.
+  for (;;) {
+    siginfo.fill(0);
+    if (c.waitid(P_ALL, 0, siginfo, WEXITED | WNOHANG | WNOWAIT) !== 0) break;
+    const pid = siginfo[SIGINFO_PID_INDEX];
+    const resolve = pid > 0 ? watchedChildren.get(pid) : undefined;
+    if (!resolve) break;
+    collect(c, pid, resolve);
+  }
+  // Only when a child not ours is pending, and on the safety-net timer: every watched child, one by one.
+  if (sweepAll || siginfo[SIGINFO_PID_INDEX] !== 0) {
+    for (const [pid, resolve] of watchedChildren) collect(c, pid, resolve);
   }
   stopPollingIfIdle();
+}
+
+function collect(c: Libc, pid: number, resolve: (status: number | null) => void): void {
+  const rc = c.waitpid(pid, waitStatus, WNOHANG);
+  if (rc === 0) return; // still running
+  watchedChildren.delete(pid);
+  const status = rc === pid ? waitStatus[0] : null;
+  exitAnnouncer.run(() => resolve(status));
 }

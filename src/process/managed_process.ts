@@ -87,6 +87,8 @@ export class ManagedProcess {
   #waiters = new Set<() => void>();
   #closedWaiters: Array<() => void> = [];
   #termination: Promise<void> | null = null;
+  /** A `process/terminate` after the root exited, ending what it left behind. */
+  #leftovers: Promise<void> | null = null;
   #stdinState: "open" | "closed" | "none";
   #stdinChain: Promise<void> = Promise.resolve();
   #stdinQueued = 0;
@@ -378,29 +380,51 @@ export class ManagedProcess {
    * code is the real one.
    */
   terminate(options: { immediate?: boolean } = {}): boolean {
-    if (this.#exited) return false;
-    this.#startTermination(options.immediate ?? false);
-    return true;
+    const immediate = options.immediate ?? false;
+    if (!this.#exited) {
+      this.#startTermination(immediate);
+      return true;
+    }
+    // The root is gone, but what it left behind (in its cgroup, or holding its pipes) is still ours to end.
+    this.#leftovers ??= this.#terminateTree(immediate).finally(() => (this.#leftovers = null));
+    return false;
   }
 
   #startTermination(immediate: boolean): void {
-    this.#termination ??= terminateTree(this.pid, {
+    this.#termination ??= this.#terminateTree(immediate);
+  }
+
+  #terminateTree(immediate: boolean): Promise<void> {
+    return terminateTree(this.pid, {
       graceMs: this.#options.terminateGraceMs,
       rootExited: this.#child.status,
       immediate,
       pipes: this.#options.pipes,
+      tree: this.#child.tree,
     });
+  }
+
+  /**
+   * Kills whatever of the tree is still alive and frees its cgroup: the end of the entry (eviction, shutdown).
+   * Nothing a process started outlives its entry where cgroups are available.
+   */
+  release(): Promise<void> {
+    return this.#child.tree?.release() ?? Promise.resolve();
   }
 
   /** Terminates (if running) and resolves once the process is closed. Used by every shutdown path. */
   async shutdown(options: { immediate?: boolean } = {}): Promise<void> {
     // Even after the root exited, its group (or escaped descendants) may still hold the pipes open.
-    if (!this.#closed) this.#startTermination(options.immediate ?? false);
+    const immediate = options.immediate ?? false;
+    if (!this.#closed) this.#startTermination(immediate);
+    else if (this.#child.tree && !this.#child.tree.isEmpty()) this.terminate({ immediate });
     await this.#termination;
+    await this.#leftovers;
     // Output no one will read must not hold the pipes (and so `closed`) hostage.
     this.#log.ackMode = "notification";
     this.#log.acknowledgeRead(Number.MAX_SAFE_INTEGER);
     this.#log.releaseWaiters();
     await this.whenClosed();
+    await this.release();
   }
 }

@@ -74,6 +74,7 @@ export class ProcessTable {
     const timer = setTimeout(() => {
       this.#evictionTimers.delete(process.id);
       if (this.#processes.get(process.id) === process) this.#processes.delete(process.id);
+      void process.release();
     }, this.#options.retentionMs);
     Deno.unrefTimer(timer as unknown as number);
     this.#evictionTimers.set(process.id, timer);

@@ -2,11 +2,15 @@
  * Process trees from `/proc`, and the one routine that ends a tree: SIGTERM to the group and every
  * descendant (including those that escaped the group with `setsid`), then SIGKILL after a grace period.
  *
- * Descendants are collected while the root is alive, because orphans are re-parented away from it.
- * Each process is remembered with its start time, so a recycled pid is never signalled.
+ * With a cgroup per tree (see containment.ts) the group is the tree: every member is signalled, and the
+ * SIGKILL is one write to `cgroup.kill`. Without one, descendants are collected from `/proc` while the root
+ * is alive, because orphans are re-parented away from it, and each process is remembered with its start
+ * time, so a recycled pid is never signalled.
  *
  * @module
  */
+import { TaskSpreader } from "../util/task_spreader.ts";
+import type { ContainedTree } from "./containment.ts";
 
 /** A process identity that survives pid reuse checks. */
 export interface ProcessIdentity {
@@ -21,15 +25,26 @@ interface StatInfo {
 
 function readStat(pid: number): StatInfo | null {
   try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    // fields[0] is state (field 3): ppid is field 4, starttime field 22.
-    if (fields[0] === "Z") return null;
-    return { ppid: Number(fields[1]), startTime: fields[19] };
+    return parseStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
   } catch {
     return null;
   }
+}
+
+async function readStatAsync(pid: number): Promise<StatInfo | null> {
+  try {
+    return parseStat(await Deno.readTextFile(`/proc/${pid}/stat`));
+  } catch {
+    return null;
+  }
+}
+
+function parseStat(text: string): StatInfo | null {
+  // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is state (field 3): ppid is field 4, starttime field 22.
+  if (fields[0] === "Z") return null;
+  return { ppid: Number(fields[1]), startTime: fields[19] };
 }
 
 const HAS_PROC = (() => {
@@ -40,9 +55,18 @@ const HAS_PROC = (() => {
   }
 })();
 
-/** Every live descendant of `rootPid` (not the root itself), found by walking ppid links in `/proc`. */
-export function listDescendants(rootPid: number): ProcessIdentity[] {
-  if (!HAS_PROC) return [];
+/**
+ * Children by parent pid, from one scan of `/proc` (~20 ms with a thousand processes). A scan younger than
+ * {@link SNAPSHOT_MAX_AGE_MS} is reused for a first collection, so a thousand trees terminated in one burst
+ * cost a few scans, not one each; the collection after the freeze (see {@link terminateTree}) is fresh.
+ */
+let snapshot: { takenAt: number; children: Map<number, ProcessIdentity[]> } | null = null;
+const SNAPSHOT_MAX_AGE_MS = 100;
+
+function childrenByParent(fresh: boolean): Map<number, ProcessIdentity[]> {
+  if (!fresh && snapshot && performance.now() - snapshot.takenAt < SNAPSHOT_MAX_AGE_MS) {
+    return snapshot.children;
+  }
   const children = new Map<number, ProcessIdentity[]>();
   for (const entry of Deno.readDirSync("/proc")) {
     const pid = Number(entry.name);
@@ -54,6 +78,50 @@ export function listDescendants(rootPid: number): ProcessIdentity[] {
     if (list) list.push(identity);
     else children.set(stat.ppid, [identity]);
   }
+  snapshot = { takenAt: performance.now(), children };
+  return children;
+}
+
+let scanning: Promise<void> | null = null;
+const SCAN_BATCH = 128;
+/** Waiters on one scan resume a few per task (each then signals its tree). */
+const scanWaiters = new TaskSpreader(8);
+
+/**
+ * Makes sure a snapshot younger than {@link SNAPSHOT_MAX_AGE_MS} exists, scanning with async reads so
+ * that other clients are served meanwhile; concurrent callers share one scan.
+ */
+async function recentSnapshot(): Promise<void> {
+  if (snapshot && performance.now() - snapshot.takenAt < SNAPSHOT_MAX_AGE_MS) return;
+  scanning ??= (async () => {
+    const takenAt = performance.now();
+    const pids: number[] = [];
+    for await (const entry of Deno.readDir("/proc")) {
+      const pid = Number(entry.name);
+      if (Number.isInteger(pid) && pid > 0) pids.push(pid);
+    }
+    const children = new Map<number, ProcessIdentity[]>();
+    for (let i = 0; i < pids.length; i += SCAN_BATCH) {
+      const batch = pids.slice(i, i + SCAN_BATCH);
+      const stats = await Promise.all(batch.map(readStatAsync));
+      stats.forEach((stat, k) => {
+        if (!stat) return;
+        const identity = { pid: batch[k], startTime: stat.startTime };
+        const list = children.get(stat.ppid);
+        if (list) list.push(identity);
+        else children.set(stat.ppid, [identity]);
+      });
+    }
+    snapshot = { takenAt, children };
+  })().finally(() => (scanning = null));
+  await scanning;
+  await scanWaiters.turn();
+}
+
+/** Every live descendant of `rootPid` (not the root itself), found by walking ppid links in `/proc`. */
+export function listDescendants(rootPid: number, fresh = true): ProcessIdentity[] {
+  if (!HAS_PROC) return [];
+  const children = childrenByParent(fresh);
   const result: ProcessIdentity[] = [];
   const stack = [rootPid];
   while (stack.length > 0) {
@@ -189,6 +257,8 @@ export interface TerminateTreeOptions {
   immediate?: boolean;
   /** The child's stdio pipes (`pipe:[inode]`): whoever still holds them belongs to the tree. */
   pipes?: ReadonlySet<string>;
+  /** The tree's cgroup: when given, its members are the tree, and `pipes` is not needed. */
+  tree?: ContainedTree;
 }
 
 const SURVIVOR_POLL_MS = 20;
@@ -198,11 +268,14 @@ const SURVIVOR_POLL_MS = 20;
  * descendants) up to `graceMs`, then freeze (SIGSTOP), re-collect, SIGKILL and thaw whatever is left.
  */
 export async function terminateTree(rootPid: number, options: TerminateTreeOptions): Promise<void> {
+  if (options.tree) return await terminateGroup(options.tree, options);
   const rootIdentity = HAS_PROC ? { pid: rootPid, startTime: readStat(rootPid)?.startTime ?? "" } : null;
   // Once the root is gone its orphans are re-parented away: find them by the pipes they still hold.
   // (Scanning every process's fds is costly, so only then.)
   const pipes = rootIdentity?.startTime === "" ? options.pipes : undefined;
-  let descendants = collectTree(rootPid, pipes);
+  // A recent scan will do for the first collection (what forked since is caught after the freeze).
+  if (HAS_PROC && !pipes) await recentSnapshot();
+  let descendants = collectTree(rootPid, pipes, false);
   if (!options.immediate && options.graceMs > 0) {
     signalTree(rootPid, descendants, "SIGTERM");
     const deadline = Date.now() + options.graceMs;
@@ -223,15 +296,36 @@ export async function terminateTree(rootPid: number, options: TerminateTreeOptio
   }
   // Freeze first so nothing can fork between collection and the kill.
   signalTree(rootPid, survivors, "SIGSTOP");
-  if (rootAlive || pipes?.size) descendants = collectTree(rootPid, pipes);
+  if (rootAlive || pipes?.size) descendants = collectTree(rootPid, pipes, true);
   const all = [...new Map([...survivors, ...descendants].map((d) => [d.pid, d])).values()];
   signalTree(rootPid, all, "SIGKILL");
   signalTree(rootPid, all, "SIGCONT");
 }
 
+/** {@link terminateTree} for a tree in its own cgroup: SIGTERM every member, wait, then `cgroup.kill`. */
+async function terminateGroup(tree: ContainedTree, options: TerminateTreeOptions): Promise<void> {
+  if (!options.immediate && options.graceMs > 0 && !tree.isEmpty()) {
+    tree.signal("SIGTERM");
+    const deadline = Date.now() + options.graceMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.graceMs)));
+    await Promise.race([options.rootExited, graceOver]);
+    // Members other than the root are not our children (no exit event): poll until gone or the grace ends.
+    while (Date.now() < deadline && !tree.isEmpty()) {
+      await new Promise((resolve) => setTimeout(resolve, SURVIVOR_POLL_MS));
+    }
+    clearTimeout(timer);
+  }
+  if (!tree.isEmpty()) tree.kill();
+}
+
 /** Descendants by ppid, plus (when known) holders of the child's pipes: escaped orphans included. */
-function collectTree(rootPid: number, pipes: ReadonlySet<string> | undefined): ProcessIdentity[] {
-  const found = listDescendants(rootPid);
+function collectTree(
+  rootPid: number,
+  pipes: ReadonlySet<string> | undefined,
+  fresh: boolean,
+): ProcessIdentity[] {
+  const found = listDescendants(rootPid, fresh);
   if (!pipes || pipes.size === 0) return found;
   const seen = new Set(found.map((d) => d.pid));
   for (const holder of listPipeHolders(pipes)) {

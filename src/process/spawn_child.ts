@@ -6,6 +6,7 @@
  */
 import { loginShell } from "../environment/login_shell.ts";
 import type { SpawnedChild } from "./child.ts";
+import { treeContainment } from "./containment.ts";
 import { spawnWithPipes } from "./pipe_spawn.ts";
 import { spawnPty } from "./pty.ts";
 import { resolveTtyProgram } from "./tty_program.ts";
@@ -28,8 +29,18 @@ export interface ChildSpec {
 export const DEFAULT_PTY_ROWS = 24;
 export const DEFAULT_PTY_COLS = 80;
 
-/** Spawns the child for a start request; throws `RpcError(-32603)` with the reference's messages. */
+/**
+ * Spawns the child for a start request, in a cgroup of its own where the host allows (so that no
+ * descendant can escape termination); throws `RpcError(-32603)` with the reference's messages.
+ */
 export function spawnChild(spec: ChildSpec): SpawnedChild {
+  const containment = treeContainment();
+  if (!containment) return spawnUncontained(spec);
+  const { value, tree } = containment.spawnInside(() => spawnUncontained(spec));
+  return tree ? { ...value, tree } : value;
+}
+
+function spawnUncontained(spec: ChildSpec): SpawnedChild {
   const wrapper = spec.wrapper ?? [];
   if (!spec.tty) {
     // Pipe mode: argv[0] is executed; arg0 only changes what the child sees as $0.
