@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { AckModeMemory, ManagedProcess } from "../src/process/managed_process.ts";
 import { spawnChild } from "../src/process/spawn_child.ts";
-import type { NotificationSink } from "../src/server/context.ts";
+import type { NotificationSink } from "../src/rpc/handler_context.ts";
 import { withTimeout } from "./support/resume_cycles.ts";
 
 const RETAIN = 64 * 1024;

@@ -19,7 +19,7 @@ import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import type { GateFamily } from "../protocol/methods.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
-import type { NotificationSink } from "./context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { Session } from "./session.ts";
 
 /** Handshake state of a connection. */
