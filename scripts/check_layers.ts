@@ -64,20 +64,7 @@ const LONG_FILES: readonly string[] = [
  * Wrong-way imports that exist today, as `file -> specifier`: TEMPORARY, so that the check can run in
  * `deno task check` before they are fixed (issue 16). They are left out of the room graph too.
  */
-const KNOWN_WRONG_WAY: readonly string[] = [
-  "src/fs/handlers.ts -> ../sandbox/policy.ts",
-  "src/fs/handlers.ts -> ../sandbox/run_helper.ts",
-  "src/process/pipe_spawn.ts -> ../fs/os_error.ts",
-  "src/process/spawn_error.ts -> ../fs/os_error.ts",
-  "src/sandbox/glob.ts -> ../fs/resolve.ts",
-  "src/sandbox/helper.ts -> ../fs/os_error.ts",
-  "src/sandbox/helper.ts -> ../fs/local.ts",
-  "src/sandbox/helper.ts -> ../fs/types.ts",
-  "src/sandbox/policy.ts -> ../fs/paths.ts",
-  "src/sandbox/policy.ts -> ../fs/resolve.ts",
-  "src/sandbox/run_helper.ts -> ../fs/types.ts",
-  "src/sandbox/runtime_paths.ts -> ../fs/resolve.ts",
-];
+const KNOWN_WRONG_WAY: readonly string[] = [];
 
 /** One broken rule. */
 export interface Violation {
