@@ -26,10 +26,7 @@ const DOMAINS = ["process", "fs", "http", "sandbox", "environment", "config"] as
  */
 const DOMAIN_ARROWS: Record<string, Record<string, string>> = {
   process: {
-    environment: "a login-shell start looks the user's shell up in the passwd database",
-  },
-  config: {
-    environment: "`~` in environments.toml expands to the home directory from the passwd database",
+    environment: "a login-shell start runs the same shell that `environment/info` reports (loginShell)",
   },
 };
 
@@ -59,12 +56,6 @@ const LONG_FILES: readonly string[] = [
   "src/client/exec_server_client.ts",
   "src/config/environments_toml.ts",
 ];
-
-/**
- * Wrong-way imports that exist today, as `file -> specifier`: TEMPORARY, so that the check can run in
- * `deno task check` before they are fixed (issue 16). They are left out of the room graph too.
- */
-const KNOWN_WRONG_WAY: readonly string[] = [];
 
 /** One broken rule. */
 export interface Violation {
@@ -264,7 +255,6 @@ export async function checkLayers(root: string): Promise<LayerReport> {
   const edges = new Map<string, Set<string>>();
   const arrowSamples = new Map<string, string>();
   const usedArrows = new Set<string>();
-  const usedKnown = new Set<string>();
   for (const file of files) {
     const text = await Deno.readTextFile(`${root}/${file}`);
     const from = roomOf(file)!;
@@ -291,10 +281,6 @@ export async function checkLayers(root: string): Promise<LayerReport> {
       }
       const to = roomOf(target);
       if (to === null || to === from) continue;
-      if (KNOWN_WRONG_WAY.includes(`${file} -> ${specifier}`)) {
-        usedKnown.add(`${file} -> ${specifier}`);
-        continue;
-      }
       if (!edges.has(from)) edges.set(from, new Set());
       edges.get(from)!.add(to);
       if (!arrowSamples.has(`${from}->${to}`)) arrowSamples.set(`${from}->${to}`, `${file}:${line}`);
@@ -315,11 +301,6 @@ export async function checkLayers(root: string): Promise<LayerReport> {
           `no file imports ${to} from ${from} now: remove it from DOMAIN_ARROWS in scripts/check_layers.ts`,
         );
       }
-    }
-  }
-  for (const known of KNOWN_WRONG_WAY) {
-    if (!usedKnown.has(known) && files.includes(known.split(" -> ")[0])) {
-      warnings.push(`${known} is gone: remove it from KNOWN_WRONG_WAY in scripts/check_layers.ts`);
     }
   }
   return { violations, warnings };
