@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { AckModeMemory, ManagedProcess } from "../src/process/managed_process.ts";
 import { spawnChild } from "../src/process/spawn_child.ts";
-import type { NotificationSink } from "../src/server/context.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import type { NotificationSink } from "../src/rpc/handler_context.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 const RETAIN = 64 * 1024;
 const OUTPUT = 1024 * 1024;

@@ -4,7 +4,8 @@ import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import { LazyRemoteClient } from "../src/client/lazy_remote_client.ts";
 import type { ProcessEvent } from "../src/client/process_event.ts";
 import type { MessageTransport } from "../src/rpc/transport.ts";
-import { stdioServerParams, text, within } from "./client_test_util.ts";
+import { stdioServerParams, text } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { type InProcessServer, startInProcessServer, startWebSocketServer } from "./support/servers.ts";
 
 const PATH_ENV = { PATH: "/usr/bin:/bin" };
@@ -40,16 +41,16 @@ async function assertFailsAfterServerDeath(client: ExecServerClient, kill: () =>
   const pendingRead = sleeper.read({ afterSeq: 0, waitMs: 30_000 }).finally(() => settled++);
   const pendingInfo = client.environmentInfo(); // in flight when the server dies (or answered first)
   await kill();
-  await assert.rejects(within(pendingRead, 15_000, "pending read to fail"), isDisconnect);
+  await assert.rejects(withTimeout(pendingRead, 15_000, "pending read to fail"), isDisconnect);
   await pendingInfo.catch(isDisconnect);
-  const outcome = await within(sleeper.wait(), 5_000, "process handle failure");
+  const outcome = await withTimeout(sleeper.wait(), 5_000, "process handle failure");
   assert.deepEqual(outcome, { exitCode: null, failure: "exec-server transport disconnected" });
   const events: ProcessEvent[] = [];
   for await (const event of sleeper) events.push(event);
   assert.deepEqual(events, [{ type: "failed", message: "exec-server transport disconnected" }]);
   assert.equal(client.isDisconnected, true);
   // New work fails fast, without waiting for anything.
-  await assert.rejects(within(client.environmentInfo(), 1_000, "fast failure"), isDisconnect);
+  await assert.rejects(withTimeout(client.environmentInfo(), 1_000, "fast failure"), isDisconnect);
   await assert.rejects(client.startProcess({ argv: ["true"] }), isDisconnect);
   assert.equal(settled, 1);
 }
@@ -151,7 +152,7 @@ Deno.test("LazyRemoteClient makes exactly one new client for concurrent callers 
     assert.equal(accepts.count, 1);
     const old = first[0];
     dropConnection(server, old.sessionId);
-    await within(old.disconnected, 5_000, "client to see the close");
+    await withTimeout(old.disconnected, 5_000, "client to see the close");
     const infos = await Promise.all(
       Array.from({ length: 16 }, async () => (await lazy.get()).environmentInfo()),
     );
@@ -172,7 +173,7 @@ Deno.test("LazyRemoteClient keeps a dead stdio client (one-shot) and does not ca
   try {
     const client = await lazy.get();
     await client.startProcess({ argv: ["sh", "-c", "kill -KILL $PPID"], env: PATH_ENV }).catch(isDisconnect);
-    await within(client.disconnected, 10_000, "stdio server death");
+    await withTimeout(client.disconnected, 10_000, "stdio server death");
     assert.equal(await lazy.get(), client);
     await assert.rejects(client.environmentInfo(), isDisconnect);
     assert.equal(lazy.connectCount, 1);
@@ -206,7 +207,7 @@ Deno.test("ExecServerClient resumes its session after a drop and re-binds a live
     let exitCode: number | null = null;
     const seqs: number[] = [];
     for (let i = 0; i < 10_000; i++) {
-      const { value, done } = await within(reader.read(), 15_000, "process events");
+      const { value, done } = await withTimeout(reader.read(), 15_000, "process events");
       if (done) break;
       if ("seq" in value) seqs.push(value.seq);
       if (value.type === "output") lines.push(text(value.chunk));

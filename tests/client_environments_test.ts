@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { EnvironmentManager } from "../src/client/environment_manager.ts";
 import { parseEnvironmentsToml } from "../src/config/environments_toml.ts";
+import { ExecServer } from "../src/server/exec_server.ts";
+import { ExecServerClientError } from "../src/client/client_error.ts";
 import { SERVER_ARGV, startInProcessServer } from "./support/servers.ts";
 import { text } from "./client_test_util.ts";
 
@@ -21,6 +23,7 @@ env = { CLIENT_ENV_MARKER = "from-config" }
 `;
   const manager = new EnvironmentManager(
     parseEnvironmentsToml(toml, { path: `${dir}/environments.toml`, configDir: dir }),
+    { localServer: () => new ExecServer() },
   );
   try {
     assert.deepEqual(manager.environmentIds(), ["ws", "local", "child"]);
@@ -45,5 +48,38 @@ env = { CLIENT_ENV_MARKER = "from-config" }
     await manager.close();
     await server.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the client library loads no server, process, fs, http or sandbox code", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../src/client/mod.ts", import.meta.url).pathname],
+    stderr: "inherit",
+  }).output();
+  assert.ok(output.success, "deno info failed");
+  const modules: { specifier: string }[] = JSON.parse(new TextDecoder().decode(output.stdout)).modules;
+  const src = new URL("../src/", import.meta.url).href;
+  const rooms = new Set(
+    modules.filter((m) => m.specifier.startsWith(src)).map((m) =>
+      m.specifier.slice(src.length).split("/")[0]
+    ),
+  );
+  assert.ok(rooms.has("client"), `the graph was read: ${[...rooms]}`);
+  for (const room of ["server", "process", "fs", "http", "sandbox"]) {
+    assert.ok(!rooms.has(room), `src/client/mod.ts loads src/${room}/`);
+  }
+});
+
+Deno.test("`local` without an injected server fails to connect with a clear error", async () => {
+  const manager = new EnvironmentManager(
+    parseEnvironmentsToml("", { path: "/none/environments.toml", configDir: "/none" }),
+  );
+  try {
+    const error = await manager.localEnvironment()!.client().then(() => null, (e) => e);
+    assert.ok(error instanceof ExecServerClientError, String(error));
+    assert.equal(error.kind, "connect");
+    assert.match(error.message, /the `local` environment has no in-process server: pass `localServer`/);
+  } finally {
+    await manager.close();
   }
 });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import type { ProcessEvent } from "../src/client/process_event.ts";
 import { codexBinary } from "./codex/fetch_codex.ts";
-import { text, within } from "./client_test_util.ts";
+import { text } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 /** Our client against the reference `codex exec-server --listen stdio` (Codex 0.140.0). */
 async function withReferenceClient(fn: (client: ExecServerClient, dir: string) => Promise<void>) {
@@ -48,10 +49,10 @@ Deno.test("ExecServerClient interoperates with the Codex 0.140.0 server for proc
 
     const sleeper = await client.startProcess({ argv: ["/bin/sleep", "30"] });
     await sleeper.signal("interrupt");
-    assert.equal((await within(sleeper.wait(), 10_000, "interrupt")).exitCode, 130);
+    assert.equal((await withTimeout(sleeper.wait(), 10_000, "interrupt")).exitCode, 130);
     const victim = await client.startProcess({ argv: ["/bin/sleep", "30"] });
     assert.equal(await victim.terminate(), true);
-    await within(victim.wait(), 10_000, "terminate");
+    await withTimeout(victim.wait(), 10_000, "terminate");
     // Extensions are refused by the reference as unknown methods.
     await assert.rejects(victim.resize(10, 10), { kind: "server", code: -32601 });
   });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ExecServerClientError } from "../src/client/client_error.ts";
 import type { ProcessEvent } from "../src/client/process_event.ts";
 import { EnvironmentInfo, FsGetMetadata } from "../src/protocol/methods.ts";
-import { CLIENT_TRANSPORTS, text, withClient, within } from "./client_test_util.ts";
+import { CLIENT_TRANSPORTS, text, withClient } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 for (const transport of CLIENT_TRANSPORTS) {
   Deno.test(`ExecServerClient [${transport}] handshakes and answers environment/info`, async () => {
@@ -82,12 +83,12 @@ for (const transport of CLIENT_TRANSPORTS) {
       assert.equal(await handle.write("line one\n"), "accepted");
       const events: ProcessEvent[] = [];
       const reader = handle.events.getReader();
-      const first = await within(reader.read(), 10_000, "first output");
+      const first = await withTimeout(reader.read(), 10_000, "first output");
       events.push(first.value!);
       assert.equal(first.value?.type, "output");
       assert.equal(await handle.closeStdin(), "accepted");
       for (let i = 0; i < 100; i++) {
-        const { value, done } = await within(reader.read(), 10_000, "events");
+        const { value, done } = await withTimeout(reader.read(), 10_000, "events");
         if (done) break;
         events.push(value);
       }
@@ -117,11 +118,11 @@ for (const transport of CLIENT_TRANSPORTS) {
 
       const sleeper = await client.startProcess({ argv: ["sleep", "30"], env: { PATH: "/usr/bin:/bin" } });
       await sleeper.signal("interrupt");
-      assert.equal((await within(sleeper.wait(), 10_000, "interrupted exit")).exitCode, 130);
+      assert.equal((await withTimeout(sleeper.wait(), 10_000, "interrupted exit")).exitCode, 130);
 
       const victim = await client.startProcess({ argv: ["sleep", "30"], env: { PATH: "/usr/bin:/bin" } });
       assert.equal(await victim.terminate(), true);
-      const outcome = await within(victim.wait(), 10_000, "terminated exit");
+      const outcome = await withTimeout(victim.wait(), 10_000, "terminated exit");
       assert.notEqual(outcome.exitCode, 0);
       assert.equal(await victim.terminate(), false);
     });

@@ -10,7 +10,8 @@ import {
   type RequestMessage,
 } from "../src/protocol/envelope.ts";
 import type { MessageTransport } from "../src/rpc/transport.ts";
-import { text, within } from "./client_test_util.ts";
+import { text } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 /** A scripted server on the far end of an in-memory pair: `onRequest` answers (or stages) each request. */
 function fakeServer(onRequest: (request: RequestMessage, server: MessageTransport) => void) {
@@ -87,7 +88,7 @@ Deno.test("ExecServerClient reorders and dedupes events that arrive before the p
   const client = await ExecServerClient.connect({ kind: "transport", open: () => fake.clientSide });
   try {
     const handle = await client.startProcess({ processId: "p", argv: ["x"] });
-    const events = await within(drain(handle.events), 5_000, "events");
+    const events = await withTimeout(drain(handle.events), 5_000, "events");
     assert.deepEqual(events.map((e) => e.type === "output" ? text(e.chunk) : e.type), [
       "a",
       "b",
@@ -127,7 +128,7 @@ Deno.test("ExecServerClient fills a persistent seq gap with process/read from th
   });
   try {
     const handle = await client.startProcess({ processId: "p", argv: ["x"] });
-    const events = await within(drain(handle.events), 5_000, "events");
+    const events = await withTimeout(drain(handle.events), 5_000, "events");
     assert.deepEqual(events.map((e) => e.type === "output" ? text(e.chunk) : `${e.type}`), [
       "a",
       "b",

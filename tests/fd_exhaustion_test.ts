@@ -1,7 +1,7 @@
 /** A client holding more idle sockets than the server has descriptors cannot kill the server. */
 import assert from "node:assert/strict";
 import { MAIN_TS } from "./support/servers.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 Deno.test("idle sockets beyond the fd limit neither kill the server nor stop it from serving later", async () => {
   const child = new Deno.Command("bash", {

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createFsHandlers } from "../src/fs/handlers.ts";
+import { createFsHandlers } from "../src/server/fs_handlers.ts";
 import { base64Error, encodeBase64 } from "../src/util/base64.ts";
 import { withTempDir } from "./fs_test_util.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errnoToRpcError, osErrorMessage, toRpcError } from "../src/fs/os_error.ts";
+import { errnoToRpcError, osErrorMessage, toRpcError } from "../src/protocol/os_error.ts";
 import { ErrorCode, RpcError } from "../src/protocol/errors.ts";
 
 Deno.test("fs/os_error uses the Rust io::Error display text", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseAbsolutePath, toFileUri } from "../src/fs/paths.ts";
+import { parseAbsolutePath, toFileUri } from "../src/protocol/paths.ts";
 import { ErrorCode, RpcError } from "../src/protocol/errors.ts";
 
 function rpcErrorOf(fn: () => unknown): RpcError {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { createFsHandlers } from "../src/fs/handlers.ts";
-import { toFileUri } from "../src/fs/paths.ts";
+import { createFsHandlers } from "../src/server/fs_handlers.ts";
+import { toFileUri } from "../src/protocol/paths.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
 import { assertRpcError, b64, unb64, withTempDir } from "./fs_test_util.ts";
 

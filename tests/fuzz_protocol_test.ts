@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FuzzGenerator, type FuzzReport, runFuzz } from "./support/fuzz_messages.ts";
 import { killMarkedProcesses, MARKER_VAR, newMarker, waitForMarkedCount } from "./support/process_count.ts";
 import { startInProcessServer, TRANSPORTS } from "./support/servers.ts";
+import { waitUntil } from "./support/waiting.ts";
 
 // Override with FUZZ_SEED / FUZZ_COUNT to reproduce or extend a run.
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed_0006);
@@ -114,13 +115,4 @@ function existsSync(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Polls a condition /proc cannot announce (bounded: 5 s, every 10 ms). */
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }

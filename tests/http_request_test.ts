@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { ErrorCode, RpcError } from "../src/protocol/errors.ts";
+import { ErrorCode } from "../src/protocol/errors.ts";
 import type { HttpRequestParams } from "../src/protocol/http.ts";
 import { createHttpRequestHandler } from "../src/http/mod.ts";
 import { context, head, startRawServer } from "./http_support.ts";
+import { rejectsWith } from "./support/rpc_errors.ts";
 
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
 
@@ -21,16 +22,6 @@ function echoServer() {
     }));
     await write(head(200, [["Content-Type", "application/json"], ["Content-Length", body.length]]));
     await write(body);
-  });
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: number, message: string | RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof RpcError, `expected RpcError, got ${error}`);
-    assert.equal(error.code, code);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    return true;
   });
 }
 

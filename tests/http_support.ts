@@ -5,7 +5,7 @@
  * @module
  */
 import type { HttpBodyDeltaNotification } from "../src/protocol/http.ts";
-import type { HandlerContext, NotificationSink } from "../src/server/context.ts";
+import type { HandlerContext, NotificationSink } from "../src/rpc/handler_context.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,37 +1,16 @@
 import assert from "node:assert/strict";
 import type { ServerConnection } from "../src/server/connection.ts";
-import { killMarkedProcesses, MARKER_VAR, newMarker } from "./support/process_count.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
-import { b64text, type Json, ReplyError } from "./support/rpc_peer.ts";
+import { killMarkedProcesses, newMarker } from "./support/process_count.ts";
+import { withTimeout } from "./support/waiting.ts";
+import { b64text, type Json } from "./support/rpc_peer.ts";
 import {
   connectWebSocket,
   startInProcessServer,
   startStdioServer,
   startWebSocketServer,
 } from "./support/servers.ts";
-
-const PATH = "/usr/bin:/bin";
-
-function start(processId: string, script: string, marker: string, extra: Record<string, unknown> = {}) {
-  return {
-    processId,
-    argv: ["bash", "-c", script],
-    cwd: "/tmp",
-    env: { PATH, [MARKER_VAR]: marker },
-    tty: false,
-    ...extra,
-  };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: number, message: string | RegExp): Promise<void> {
-  await assert.rejects(promise, (error: ReplyError) => {
-    assert.ok(error instanceof ReplyError, String(error));
-    assert.equal(error.code, code);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    return true;
-  });
-}
+import { rejectsWith } from "./support/rpc_errors.ts";
+import { bashStart } from "./support/process_start.ts";
 
 /** Sends a raw WebSocket upgrade and returns the HTTP status line. */
 async function upgradeStatus(url: string): Promise<string> {
@@ -67,15 +46,19 @@ Deno.test("--max-processes: the session's limit is a clear -32600, other session
   try {
     const a = await server.connect();
     await a.handshake();
-    for (const id of ["p1", "p2", "p3"]) await a.call("process/start", start(id, "sleep 1000", marker));
+    for (const id of ["p1", "p2", "p3"]) {
+      await a.call("process/start", bashStart(id, "sleep 1000", { marker }));
+    }
     await rejectsWith(
-      a.call("process/start", start("p4", "sleep 1000", marker)),
+      a.call("process/start", bashStart("p4", "sleep 1000", { marker })),
       -32600,
       "too many processes in this session (limit 3; raise it with --max-processes)",
     );
     const b = await server.connect();
     await b.handshake();
-    assert.deepEqual(await b.call("process/start", start("p1", "echo other", marker)), { processId: "p1" });
+    assert.deepEqual(await b.call("process/start", bashStart("p1", "echo other", { marker })), {
+      processId: "p1",
+    });
   } finally {
     killMarkedProcesses(marker); // cleanup only: a leak would hang close()
     await server.close();
@@ -219,9 +202,9 @@ Deno.test("--retain-bytes: unread output beyond the bound blocks the child inste
     // ackMode "read": only process/read frees room, so a client that never reads stalls the child.
     await peer.call(
       "process/start",
-      start("flood", `yes 0123456789abcdef | head -c ${total}; exit 7`, marker, { ackMode: "read" }),
+      bashStart("flood", `yes 0123456789abcdef | head -c ${total}; exit 7`, { marker, ackMode: "read" }),
     );
-    await peer.call("process/start", start("quiet", "sleep 1000", marker));
+    await peer.call("process/start", bashStart("quiet", "sleep 1000", { marker }));
     const notifiedBytes = () =>
       peer.processEvents("flood").filter((n: Json) => n.method === "process/output")
         .reduce((sum: number, n: Json) => sum + atob(n.params.chunk).length, 0);

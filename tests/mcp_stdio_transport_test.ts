@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import { ExecutorStdioTransport, McpServerProcessError } from "../src/mcp/mod.ts";
-import { within } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { bigText } from "./fixtures/mcp_tools.ts";
 import { EXECUTOR_KINDS, stdioMcpServerParams, withExecutor } from "./fixtures/mcp_executors.ts";
 import { startInProcessServer } from "./support/servers.ts";
@@ -24,7 +24,7 @@ function callHang(client: Client) {
   const running = Promise.withResolvers<void>();
   const result = client.callTool({ name: "hang" }, undefined, { onprogress: () => running.resolve() });
   result.catch(() => {});
-  return { result, running: within(running.promise, 10_000, "the hang tool to run") };
+  return { result, running: withTimeout(running.promise, 10_000, "the hang tool to run") };
 }
 
 /** An MCP client plus everything its transport reported. */
@@ -34,7 +34,7 @@ async function connectMcp(transport: ExecutorStdioTransport) {
   const client = new Client({ name: "mcp-stdio-test", version: "1.0.0" });
   client.onerror = (error) => errors.push(error);
   client.onclose = () => closed.resolve();
-  await within(client.connect(transport), 30_000, "MCP initialize");
+  await withTimeout(client.connect(transport), 30_000, "MCP initialize");
   return { client, errors, closed: closed.promise };
 }
 
@@ -53,7 +53,7 @@ for (const kind of EXECUTOR_KINDS) {
         );
 
         const big = textOf(
-          await within(client.callTool({ name: "big", arguments: { bytes: BIG_BYTES } }), 60_000, "big"),
+          await withTimeout(client.callTool({ name: "big", arguments: { bytes: BIG_BYTES } }), 60_000, "big"),
         );
         assert.equal(new TextEncoder().encode(big).length, BIG_BYTES);
         assert.ok(big === bigText(BIG_BYTES), "the 5 MB result arrived intact");
@@ -72,8 +72,11 @@ for (const kind of EXECUTOR_KINDS) {
         const hang = callHang(client);
         await hang.running;
         Deno.kill(pid, "SIGKILL");
-        await assert.rejects(within(hang.result, 15_000, "the pending call to fail"), /Connection closed/);
-        await within(closed, 5_000, "onclose");
+        await assert.rejects(
+          withTimeout(hang.result, 15_000, "the pending call to fail"),
+          /Connection closed/,
+        );
+        await withTimeout(closed, 5_000, "onclose");
         const exit = errors.find((error) => error instanceof McpServerProcessError) as McpServerProcessError;
         assert.ok(exit, `an McpServerProcessError was reported: ${errors.map((e) => e.message)}`);
         assert.equal(exit.exitCode, 128 + 9);
@@ -91,7 +94,7 @@ Deno.test("ExecutorStdioTransport close() closes stdin and the server exits on i
     const transport = new ExecutorStdioTransport(source, stdioMcpServerParams(), { closeGraceMs: 10_000 });
     const { client, errors, closed } = await connectMcp(transport);
     const started = performance.now();
-    await within(client.close(), 15_000, "close");
+    await withTimeout(client.close(), 15_000, "close");
     await closed;
     assert.ok(performance.now() - started < 9_000, "exited on EOF, well before the grace period");
     assert.equal(transport.exitCode, 0);
@@ -106,7 +109,7 @@ Deno.test("ExecutorStdioTransport close() terminates a server that ignores EOF a
     });
     const { client, errors } = await connectMcp(transport);
     assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "x" } })), "echo: x");
-    await within(client.close(), 10_000, "close");
+    await withTimeout(client.close(), 10_000, "close");
     assert.ok(
       transport.exitCode !== null && transport.exitCode > 128,
       `killed by a signal: ${transport.exitCode}`,
@@ -127,8 +130,8 @@ Deno.test("ExecutorStdioTransport reports a lost executor as exec-server transpo
     const hang = callHang(client);
     await hang.running;
     proxy.kill();
-    await assert.rejects(within(hang.result, 15_000, "the pending call to fail"), /Connection closed/);
-    await within(closed, 5_000, "onclose");
+    await assert.rejects(withTimeout(hang.result, 15_000, "the pending call to fail"), /Connection closed/);
+    await withTimeout(closed, 5_000, "onclose");
     const lost = errors.find((error) => error instanceof McpServerProcessError) as McpServerProcessError;
     assert.ok(lost, `reported: ${errors.map((e) => e.message)}`);
     assert.match(lost.message, /exec-server transport disconnected/);
@@ -160,7 +163,7 @@ Deno.test("ExecutorStdioTransport frames split, joined and CRLF-terminated lines
     transport.onerror = (error) => errors.push(error);
     transport.onclose = () => closed.resolve();
     await transport.start();
-    await within(closed.promise, 10_000, "the process to close");
+    await withTimeout(closed.promise, 10_000, "the process to close");
     assert.deepEqual(messages.map((m) => (m as { method: string }).method), ["a", "b", "c", "d"]);
     assert.equal(errors.length, 2, errors.map((e) => e.message).join("; "));
     assert.match(errors[0].message, /invalid JSON-RPC message/);

@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ExecutorStreamableHttpTransport, McpSessionExpiredError } from "../src/mcp/mod.ts";
 import type { ExecutorSource } from "../src/mcp/executor_source.ts";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
-import { within } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { startInProcessServer } from "./support/servers.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
 import { EXECUTOR_KINDS, withExecutor } from "./fixtures/mcp_executors.ts";
@@ -25,7 +25,7 @@ async function connectMcp(source: ExecutorSource, url: string) {
   const errors: Error[] = [];
   const client = new Client({ name: "mcp-http-test", version: "1.0.0" });
   client.onerror = (error) => errors.push(error);
-  await within(client.connect(transport), 30_000, "MCP initialize");
+  await withTimeout(client.connect(transport), 30_000, "MCP initialize");
   return { client, transport, errors };
 }
 
@@ -68,7 +68,11 @@ for (const kind of EXECUTOR_KINDS) {
           assert.equal(progress[3].message, "step 4");
 
           const big = textOf(
-            await within(client.callTool({ name: "big", arguments: { bytes: BIG_BYTES } }), 60_000, "big"),
+            await withTimeout(
+              client.callTool({ name: "big", arguments: { bytes: BIG_BYTES } }),
+              60_000,
+              "big",
+            ),
           );
           assert.equal(new TextEncoder().encode(big).length, BIG_BYTES);
           assert.ok(big === bigText(BIG_BYTES), "the 5 MB SSE event arrived intact");
@@ -183,7 +187,7 @@ Deno.test("ExecutorStreamableHttpTransport parses split, multi-line and CRLF SSE
       await transport.send({ jsonrpc: "2.0", id: 1, method: "ping" }, {
         onresumptiontoken: (t) => tokens.push(t),
       });
-      await within(gotResult.promise, 10_000, "the result event");
+      await withTimeout(gotResult.promise, 10_000, "the result event");
       assert.deepEqual(messages, [
         { jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "two\nlines" } },
         { jsonrpc: "2.0", id: 1, result: {} },
@@ -211,10 +215,10 @@ Deno.test("ExecutorStreamableHttpTransport closes with an error when its exec-se
       const running = Promise.withResolvers<void>();
       const hang = client.callTool({ name: "hang" }, undefined, { onprogress: () => running.resolve() });
       hang.catch(() => {});
-      await within(running.promise, 10_000, "the hang tool to run");
+      await withTimeout(running.promise, 10_000, "the hang tool to run");
       proxy.kill();
-      await assert.rejects(within(hang, 10_000, "the pending call to fail"), /Connection closed/);
-      await within(closed.promise, 5_000, "onclose");
+      await assert.rejects(withTimeout(hang, 10_000, "the pending call to fail"), /Connection closed/);
+      await withTimeout(closed.promise, 5_000, "onclose");
       assert.ok(
         errors.some((e) => /exec-server transport disconnected/.test(e.message)),
         errors.map((e) => e.message).join("; "),

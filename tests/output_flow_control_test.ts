@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import type { ProcessHandle } from "../src/client/process_handle.ts";
 import { SERVER_ARGV, startInProcessServer } from "./support/servers.ts";
-import { within } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 const PATH_ENV = { PATH: "/usr/bin:/bin" };
 const LINES = 2_000_000;
@@ -56,7 +56,7 @@ Deno.test("a slow consumer of the client library slows the producer and loses no
     const expected = seqText(LINES);
     const handle = await client.startProcess({ argv: ["seq", "1", String(LINES)], env: PATH_ENV });
     let stalls = 0;
-    const { bytes, dropped } = await within(
+    const { bytes, dropped } = await withTimeout(
       drain(handle, async (received) => {
         // Stall a few times, long enough for the producer to fill every buffer on the way.
         if (stalls < 4 && received > stalls * 4_000_000) {
@@ -88,7 +88,7 @@ Deno.test("a client that stalls, loses its connection and resumes loses no outpu
     const expected = seqText(LINES);
     const handle = await client.startProcess({ argv: ["seq", "1", String(LINES)], env: PATH_ENV });
     let drops = 0;
-    const { bytes, dropped } = await within(
+    const { bytes, dropped } = await withTimeout(
       drain(handle, async (received) => {
         if (drops < 3 && received > drops * 4_000_000) {
           drops++;
@@ -130,7 +130,7 @@ Deno.test("output lost under ackMode notification is reported and makes the outc
       ackMode: "notification",
     });
     let dropped = false;
-    const result = await within(
+    const result = await withTimeout(
       drain(handle, async () => {
         if (dropped) return;
         dropped = true;
@@ -157,7 +157,7 @@ Deno.test("exec-server run into a slow pipe delivers every byte", async () => {
   try {
     const cli = SERVER_ARGV.map((arg) => `'${arg}'`).join(" ");
     const total = 30_000_000;
-    const output = await within(
+    const output = await withTimeout(
       new Deno.Command("bash", {
         args: ["-c", `${cli} run --url ${server.url} -- head -c ${total} /dev/zero | (sleep 1; wc -c)`],
         stdout: "piped",
@@ -180,7 +180,7 @@ Deno.test("a handle whose events are cancelled releases the output, so the proce
   try {
     const handle = await client.startProcess({ argv: ["seq", "1", String(LINES)], env: PATH_ENV });
     await handle.events.cancel();
-    const outcome = await within(handle.wait(), 60_000, "the process to finish unread");
+    const outcome = await withTimeout(handle.wait(), 60_000, "the process to finish unread");
     assert.deepEqual(outcome, { exitCode: 0, failure: null });
   } finally {
     await client.close();

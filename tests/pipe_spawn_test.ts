@@ -11,17 +11,13 @@ import { hasLibcSpawn } from "../src/process/libc.ts";
 import { spawnWithPipes } from "../src/process/pipe_spawn.ts";
 import type { PipeSpawnOptions } from "../src/process/pipe_spawn.ts";
 import { RpcError } from "../src/protocol/errors.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", LANG: "C" };
 const TIMEOUT_MS = 15_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LINUX = Deno.build.os === "linux";
-
-/** Rejects with `what` if `promise` has not settled within `ms`. */
-const within = <T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> =>
-  withTimeout(promise, ms, what);
 
 function spawn(argv: string[], options: Partial<PipeSpawnOptions> = {}): SpawnedChild {
   return spawnWithPipes({
@@ -48,8 +44,9 @@ async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
 
 /** Runs the child to the end: its output, its status, then dispose(). */
 async function finish(child: SpawnedChild) {
-  const [stdout, stderr, status] = await within(
+  const [stdout, stderr, status] = await withTimeout(
     Promise.all([bytesOf(child.outputs[0].stream), bytesOf(child.outputs[1].stream), child.status]),
+    TIMEOUT_MS,
     "child finishes",
   );
   child.dispose();
@@ -187,10 +184,10 @@ Deno.test("pipe spawn: stdin round trip of several MB, then EOF from closeStdin(
   for (let offset = 0; offset < data.length; offset += 700_000) {
     writes.push(child.writeStdin!(data.subarray(offset, offset + 700_000)));
   }
-  await within(Promise.all(writes), "writes complete");
+  await withTimeout(Promise.all(writes), TIMEOUT_MS, "writes complete");
   await child.closeStdin!();
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data)).toHex();
-  assert.equal(decoder.decode(await within(output, "output")).split(" ")[0], digest);
+  assert.equal(decoder.decode(await withTimeout(output, TIMEOUT_MS, "output")).split(" ")[0], digest);
   assert.deepEqual(await child.status, { code: 0, signal: null });
   child.dispose();
 });
@@ -199,10 +196,13 @@ Deno.test("pipe spawn: a write after the child closed its stdin rejects with EPI
   const child = spawn(["sh", "-c", "exec 0<&-; echo closed; sleep 10"], { pipeStdin: true });
   try {
     const reader = child.outputs[0].stream.getReader();
-    assert.equal(decoder.decode((await within(reader.read(), "closed line")).value), "closed\n");
+    assert.equal(
+      decoder.decode((await withTimeout(reader.read(), TIMEOUT_MS, "closed line")).value),
+      "closed\n",
+    );
     reader.releaseLock();
     await assert.rejects(
-      within(child.writeStdin!(new Uint8Array(200_000)), "write settles"),
+      withTimeout(child.writeStdin!(new Uint8Array(200_000)), TIMEOUT_MS, "write settles"),
       /Broken pipe \(os error 32\)/,
     );
     await assert.rejects(child.writeStdin!(encoder.encode("x")), /Broken pipe/);
@@ -223,7 +223,10 @@ Deno.test("pipe spawn: a write blocked on a full pipe does not block the event l
     assert.ok(performance.now() - started < 1000, "timers still run");
     assert.equal(settled, false);
     Deno.kill(child.pid, "SIGKILL");
-    await assert.rejects(within(write, "write fails once the reader is gone"), /Broken pipe/);
+    await assert.rejects(
+      withTimeout(write, TIMEOUT_MS, "write fails once the reader is gone"),
+      /Broken pipe/,
+    );
   } finally {
     await finish(child);
   }
@@ -237,8 +240,8 @@ Deno.test("pipe spawn stops reading a pipe while its output is not consumed", as
   stderr.then(() => done = true);
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(done, false, "the writer is blocked on the full stdout pipe");
-  assert.equal((await within(bytesOf(child.outputs[0].stream), "stdout")).length, size);
-  assert.equal(decoder.decode(await within(stderr, "stderr")), "done\n");
+  assert.equal((await withTimeout(bytesOf(child.outputs[0].stream), TIMEOUT_MS, "stdout")).length, size);
+  assert.equal(decoder.decode(await withTimeout(stderr, TIMEOUT_MS, "stderr")), "done\n");
   assert.deepEqual(await child.status, { code: 0, signal: null });
   child.dispose();
 });
@@ -248,7 +251,7 @@ Deno.test("pipe spawn runs many children at once with unmixed exit codes and out
     { length: 50 },
     (_, i) => spawn(["sh", "-c", `sleep 0.2; echo child-${i}; exit ${i % 100}`]),
   );
-  const results = await within(Promise.all(children.map(finish)), "all children");
+  const results = await withTimeout(Promise.all(children.map(finish)), TIMEOUT_MS, "all children");
   results.forEach((r, i) => {
     assert.deepEqual(r.status, { code: i % 100, signal: null });
     assert.equal(r.stdout, `child-${i}\n`);
@@ -262,14 +265,14 @@ Deno.test("pipe spawn notices an exit at once while many other children keep run
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
     const quick = spawn(["sh", "-c", "exit 5"]);
-    assert.deepEqual(await within(quick.status, "quick exit", 5000), { code: 5, signal: null });
+    assert.deepEqual(await withTimeout(quick.status, 5000, "quick exit"), { code: 5, signal: null });
     assert.ok(performance.now() - started < 2000, `exit seen after ${performance.now() - started} ms`);
     await finish(quick);
     // Deno.Command children alongside are unaffected.
     assert.equal((await new Deno.Command("sh", { args: ["-c", "exit 6"] }).output()).code, 6);
   } finally {
     for (const s of sleepers) Deno.kill(s.pid, "SIGKILL");
-    const results = await within(Promise.all(sleepers.map(finish)), "sleepers end");
+    const results = await withTimeout(Promise.all(sleepers.map(finish)), TIMEOUT_MS, "sleepers end");
     assert.ok(results.every((r) => r.status.code === 137));
   }
 });
@@ -398,7 +401,7 @@ Deno.test({
     const writer = child.stdin.getWriter();
     await writer.write(encoder.encode(script));
     await writer.close();
-    const { code, stdout, stderr } = await within(child.output(), "the no-FFI run");
+    const { code, stdout, stderr } = await withTimeout(child.output(), TIMEOUT_MS, "the no-FFI run");
     assert.equal(code, 0, decoder.decode(stderr));
     assert.deepEqual(JSON.parse(decoder.decode(stdout)), {
       ffi: false,

@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
 import { outputText, type ReplyError, textb64 } from "./support/rpc_peer.ts";
 import { TRANSPORTS, withPeer } from "./support/servers.ts";
-
-const ENV = { PATH: "/usr/bin:/bin" };
-
-function start(processId: string, script: string, extra: Record<string, unknown> = {}) {
-  return { processId, argv: ["bash", "-c", script], cwd: "/tmp", env: ENV, tty: false, ...extra };
-}
+import { bashStart, TEST_PATH } from "./support/process_start.ts";
 
 for (const transport of TRANSPORTS) {
   Deno.test(`[${transport}] process/start streams output, exit and close with contiguous seqs`, async () => {
     await withPeer(transport, async (peer) => {
-      assert.deepEqual(await peer.call("process/start", start("p1", "echo hi; echo err >&2; exit 3")), {
+      assert.deepEqual(await peer.call("process/start", bashStart("p1", "echo hi; echo err >&2; exit 3")), {
         processId: "p1",
       });
       const events = await peer.waitClosed("p1");
@@ -26,7 +21,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/read pages retained output and reports exit and close`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("r", "printf a; sleep 0.05; printf b; exit 7"));
+      await peer.call("process/start", bashStart("r", "printf a; sleep 0.05; printf b; exit 7"));
       await peer.waitClosed("r");
       const all = await peer.call("process/read", { processId: "r" });
       assert.equal(all.exited, true);
@@ -47,7 +42,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/read long-poll wakes on output and on exit`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("lp", "read x; echo got-$x; exit 2", { pipeStdin: true }));
+      await peer.call("process/start", bashStart("lp", "read x; echo got-$x; exit 2", { pipeStdin: true }));
       const pending = peer.call("process/read", { processId: "lp", waitMs: 20_000 });
       await peer.call("process/write", { processId: "lp", chunk: textb64("one\n") });
       const first = await pending;
@@ -61,7 +56,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/write statuses: accepted, stdinClosed, unknownProcess`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("w", "cat", { pipeStdin: true }));
+      await peer.call("process/start", bashStart("w", "cat", { pipeStdin: true }));
       assert.deepEqual(await peer.call("process/write", { processId: "w", chunk: textb64("hello\n") }), {
         status: "accepted",
       });
@@ -69,7 +64,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(await peer.call("process/write", { processId: "w", chunk: "" }), {
         status: "accepted",
       });
-      await peer.call("process/start", start("nostdin", "sleep 5"));
+      await peer.call("process/start", bashStart("nostdin", "sleep 5"));
       assert.deepEqual(await peer.call("process/write", { processId: "nostdin", chunk: textb64("x") }), {
         status: "stdinClosed",
       });
@@ -91,7 +86,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/closeStdin gives EOF to a pipe process`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("wc", "wc -c", { pipeStdin: true }));
+      await peer.call("process/start", bashStart("wc", "wc -c", { pipeStdin: true }));
       await peer.call("process/write", { processId: "wc", chunk: textb64("12345") });
       assert.deepEqual(await peer.call("process/closeStdin", { processId: "wc" }), { status: "accepted" });
       const events = await peer.waitClosed("wc");
@@ -102,7 +97,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/terminate reports running and a true exit code`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("t", "exec sleep 100"));
+      await peer.call("process/start", bashStart("t", "exec sleep 100"));
       assert.deepEqual(await peer.call("process/terminate", { processId: "t" }), { running: true });
       const events = await peer.waitClosed("t");
       assert.equal(events.find((e) => e.method === "process/exited").params.exitCode, 143);
@@ -113,7 +108,7 @@ for (const transport of TRANSPORTS) {
 
   Deno.test(`[${transport}] process/terminate escalates to SIGKILL after the grace`, async () => {
     await withPeer(transport, async (peer) => {
-      await peer.call("process/start", start("stubborn", "trap '' TERM; echo ready; sleep 100 & wait"));
+      await peer.call("process/start", bashStart("stubborn", "trap '' TERM; echo ready; sleep 100 & wait"));
       await peer.until(() => outputText(peer.processEvents("stubborn")).includes("ready"), "ready");
       await peer.call("process/terminate", { processId: "stubborn" });
       const events = await peer.waitClosed("stubborn");
@@ -125,7 +120,7 @@ for (const transport of TRANSPORTS) {
     await withPeer(transport, async (peer) => {
       await peer.call(
         "process/start",
-        start("s", "trap 'echo caught; exit 9' INT; echo ready; while :; do sleep 0.05; done"),
+        bashStart("s", "trap 'echo caught; exit 9' INT; echo ready; while :; do sleep 0.05; done"),
       );
       await peer.until(() => outputText(peer.processEvents("s")).includes("ready"), "ready");
       assert.deepEqual(await peer.call("process/signal", { processId: "s", signal: "interrupt" }), {});
@@ -145,40 +140,40 @@ for (const transport of TRANSPORTS) {
   Deno.test(`[${transport}] process/start errors follow the reference table`, async () => {
     await withPeer(transport, async (peer) => {
       const cases: [Record<string, unknown>, number, RegExp][] = [
-        [start("e1", "true", { argv: [] }), -32602, /^argv must not be empty$/],
+        [bashStart("e1", "true", { argv: [] }), -32602, /^argv must not be empty$/],
         [
-          { ...start("e2", "true"), argv: ["definitely-not-a-program-xyz"] },
+          { ...bashStart("e2", "true"), argv: ["definitely-not-a-program-xyz"] },
           -32603,
           /No such file or directory \(os error 2\)/,
         ],
         [
-          { ...start("e3", "true"), cwd: "/nonexistent-dir-xyz" },
+          { ...bashStart("e3", "true"), cwd: "/nonexistent-dir-xyz" },
           -32603,
           /No such file or directory \(os error 2\)/,
         ],
-        [{ ...start("e4", "true"), argv: [""] }, -32603, /missing program for pipe spawn/],
-        [{ ...start("e5", "true"), argv: ["/etc/passwd"] }, -32603, /Permission denied \(os error 13\)/],
+        [{ ...bashStart("e4", "true"), argv: [""] }, -32603, /missing program for pipe spawn/],
+        [{ ...bashStart("e5", "true"), argv: ["/etc/passwd"] }, -32603, /Permission denied \(os error 13\)/],
         [{ processId: "e6", argv: ["true"], cwd: "/tmp", tty: false }, -32602, /missing field `env`/],
         [
           { processId: 5, argv: ["true"], cwd: "/tmp", env: {}, tty: false },
           -32602,
           /invalid type: integer `5`, expected a string/,
         ],
-        [{ ...start("e8", "true"), tty: null }, -32602, /tty/],
-        [{ ...start("e9", "true"), cwd: "relative\u0000" }, -32603, /.+/],
+        [{ ...bashStart("e8", "true"), tty: null }, -32602, /tty/],
+        [{ ...bashStart("e9", "true"), cwd: "relative\u0000" }, -32603, /.+/],
       ];
       for (const [params, code, message] of cases) {
         const reply = await peer.request("process/start", params);
         assert.equal(reply.error?.code, code, `${JSON.stringify(params)} -> ${JSON.stringify(reply)}`);
         assert.match(reply.error!.message, message);
       }
-      await peer.call("process/start", start("dup", "sleep 5"));
+      await peer.call("process/start", bashStart("dup", "sleep 5"));
       await assert.rejects(
-        peer.call("process/start", start("dup", "true")),
+        peer.call("process/start", bashStart("dup", "true")),
         (e: ReplyError) => e.code === -32600 && e.message === "process dup already exists",
       );
       // A failed spawn frees the id.
-      assert.deepEqual(await peer.call("process/start", start("e2", "true")), { processId: "e2" });
+      assert.deepEqual(await peer.call("process/start", bashStart("e2", "true")), { processId: "e2" });
       await peer.call("process/terminate", { processId: "dup" });
     });
   });
@@ -205,7 +200,7 @@ for (const transport of TRANSPORTS) {
           processId: "cwd",
           argv: ["bash", "-c", 'pwd; echo "$0"', "ignored"],
           cwd: uri,
-          env: ENV,
+          env: { PATH: TEST_PATH },
           tty: false,
           arg0: "custom-zero",
         });
@@ -217,7 +212,7 @@ for (const transport of TRANSPORTS) {
           processId: "zero",
           argv: ["/bin/sh", "-c", "cat /proc/$$/cmdline | tr '\\0' ' '"],
           cwd: "/tmp",
-          env: ENV,
+          env: { PATH: TEST_PATH },
           tty: false,
           arg0: "my-shell-name",
         });

@@ -7,15 +7,11 @@ import assert from "node:assert/strict";
 import { ErrorCode, RpcError } from "../src/protocol/errors.ts";
 import { type ExitStatus, type PtyChild, type PtySpawnOptions, spawnPty } from "../src/process/pty.ts";
 import { resolveTtyProgram } from "../src/process/tty_program.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { waitUntil, withTimeout } from "./support/waiting.ts";
 
 const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", LANG: "C" };
 const TIMEOUT_MS = 15_000;
 const encoder = new TextEncoder();
-
-/** Rejects with `what` if `promise` has not settled within `ms`. */
-const within = <T>(promise: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> =>
-  withTimeout(promise, ms, what);
 
 /** A pty child plus everything it printed so far, with waits on that text. */
 class Session {
@@ -45,15 +41,19 @@ class Session {
       if (this.ended) assert.fail(`output ended without ${pattern}: ${JSON.stringify(this.text)}`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) assert.fail(`timed out waiting for ${pattern}: ${JSON.stringify(this.text)}`);
-      await within(new Promise<void>((resolve) => this.#changed = resolve), `output ${pattern}`, remaining)
+      await withTimeout(
+        new Promise<void>((resolve) => this.#changed = resolve),
+        remaining,
+        `output ${pattern}`,
+      )
         .catch(() => {});
     }
   }
 
   /** Waits for the exit and the end of output, then releases the master. */
   async finish(): Promise<ExitStatus> {
-    const status = await within(this.child.status, "child exit");
-    await within(this.drained, "end of output");
+    const status = await withTimeout(this.child.status, TIMEOUT_MS, "child exit");
+    await withTimeout(this.drained, TIMEOUT_MS, "end of output");
     this.child.close();
     return status;
   }
@@ -65,9 +65,9 @@ class Session {
         Deno.kill(-this.child.pid, "SIGKILL");
       } catch { /* already gone */ }
     }
-    await within(this.child.status, "child exit after SIGKILL");
+    await withTimeout(this.child.status, TIMEOUT_MS, "child exit after SIGKILL");
     this.child.close();
-    await within(this.drained, "end of output after close");
+    await withTimeout(this.drained, TIMEOUT_MS, "end of output after close");
   }
 }
 
@@ -95,15 +95,6 @@ async function withPty(
     await fn(session);
   } finally {
     await session.dispose();
-  }
-}
-
-/** Polls `condition` (cheap /proc reads) until it holds; fails after the deadline. */
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -179,7 +170,11 @@ Deno.test("spawnPty() Ctrl-C interrupts a command and the shell carries on", asy
   await withPty(["bash", "--norc", "--noprofile", "-i"], async (s) => {
     await s.waitFor(/prompt> $/);
     await s.child.write(encoder.encode("sleep 100\r"));
-    await waitUntil(() => foregroundGroup(s.child.pid) !== s.child.pid, "sleep becomes the foreground job");
+    await waitUntil(
+      () => foregroundGroup(s.child.pid) !== s.child.pid,
+      "sleep becomes the foreground job",
+      TIMEOUT_MS,
+    );
     await s.child.write(encoder.encode("\x03"));
     await s.waitFor(/\^C\r\nprompt> $/);
     await s.child.write(encoder.encode("echo status-$?\r"));
@@ -212,7 +207,7 @@ Deno.test("spawnPty() delivers a large write completely while output is read", a
   const input = encoder.encode(line.repeat(2000));
   await withPty(["bash", "-c", "stty -echo; echo ready; wc -c"], async (s) => {
     await s.waitFor(/ready\r\n/);
-    await within(s.child.write(input), "200 kB write");
+    await withTimeout(s.child.write(input), TIMEOUT_MS, "200 kB write");
     await s.child.sendEof();
     assert.deepEqual(await s.finish(), { code: 0, signal: null });
     assert.match(s.text, /ready\r\n\s*200000\r\n$/);
@@ -231,9 +226,9 @@ Deno.test("spawnPty() write() does not block the event loop when nobody reads th
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(settled, false);
     Deno.kill(-s.child.pid, "SIGKILL");
-    assert.deepEqual(await within(s.child.status, "exit"), { code: 137, signal: 9 });
+    assert.deepEqual(await withTimeout(s.child.status, TIMEOUT_MS, "exit"), { code: 137, signal: 9 });
     s.child.close();
-    const result = await within(outcome, "pending write settles");
+    const result = await withTimeout(outcome, TIMEOUT_MS, "pending write settles");
     assert.ok(result instanceof Error, `the pending write should fail, got ${result}`);
   });
 });
@@ -268,10 +263,10 @@ Deno.test("spawnPty() stops reading the master while output is not consumed", as
     let received = 0;
     for await (const chunk of child.output) received += chunk.length;
     assert.equal(received, total);
-    assert.deepEqual(await within(child.status, "exit"), { code: 0, signal: null });
+    assert.deepEqual(await withTimeout(child.status, TIMEOUT_MS, "exit"), { code: 0, signal: null });
   } finally {
     if (!exited) Deno.kill(child.pid, "SIGKILL");
-    await within(child.status, "exit");
+    await withTimeout(child.status, TIMEOUT_MS, "exit");
     child.close();
   }
 });
@@ -287,14 +282,17 @@ Deno.test("spawnPty() keeps draining the terminal after the output stream is can
   });
   try {
     const reader = child.output.getReader();
-    assert.ok((await within(reader.read(), "first chunk")).value!.length > 0);
+    assert.ok((await withTimeout(reader.read(), TIMEOUT_MS, "first chunk")).value!.length > 0);
     await reader.cancel();
-    assert.deepEqual(await within(child.status, "exit with nobody reading"), { code: 0, signal: null });
+    assert.deepEqual(await withTimeout(child.status, TIMEOUT_MS, "exit with nobody reading"), {
+      code: 0,
+      signal: null,
+    });
   } finally {
     try {
       Deno.kill(child.pid, "SIGKILL");
     } catch { /* already reaped */ }
-    await within(child.status, "exit");
+    await withTimeout(child.status, TIMEOUT_MS, "exit");
     child.close();
   }
 });
@@ -353,8 +351,9 @@ Deno.test("spawnPty() runs alongside Deno.Command children with unmixed exit cod
       { length: 5 },
       (_, i) => new Deno.Command("sh", { args: ["-c", `sleep 0.2; exit ${20 + i}`] }).output(),
     );
-    const [ptyStatuses, commandResults] = await within(
+    const [ptyStatuses, commandResults] = await withTimeout(
       Promise.all([Promise.all(ptys.map((s) => s.finish())), Promise.all(commands)]),
+      TIMEOUT_MS,
       "all children",
     );
     assert.deepEqual(ptyStatuses.map((s) => s.code), [10, 11, 12, 13, 14]);
@@ -370,11 +369,11 @@ Deno.test("spawnPty() close() is idempotent and ends output held open by a backg
   const s = start(["bash", "-c", "trap '' HUP; sleep 100 & echo started"]);
   try {
     await s.waitFor(/started\r\n/);
-    assert.deepEqual(await within(s.child.status, "leader exit"), { code: 0, signal: null });
+    assert.deepEqual(await withTimeout(s.child.status, TIMEOUT_MS, "leader exit"), { code: 0, signal: null });
     assert.equal(s.ended, false);
     s.child.close();
     s.child.close();
-    await within(s.drained, "output ends after close()");
+    await withTimeout(s.drained, TIMEOUT_MS, "output ends after close()");
     assert.equal(s.ended, true);
     s.child.resize(30, 90); // a no-op once closed
     await assert.rejects(s.child.write(encoder.encode("x")), /closed/);

@@ -3,8 +3,8 @@
  * (tests/fixtures/sandbox_helper_entry.ts standing in for `main.ts __sandbox-helper`).
  */
 import assert from "node:assert/strict";
-import { createFsHandlers } from "../src/fs/handlers.ts";
-import { toFileUri } from "../src/fs/paths.ts";
+import { createFsHandlers } from "../src/server/fs_handlers.ts";
+import { toFileUri } from "../src/protocol/paths.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
 import { type SandboxContext, SandboxContextSchema, type SandboxEntry } from "../src/protocol/sandbox.ts";
 import { bwrapAvailable } from "../src/sandbox/bwrap.ts";

@@ -1,21 +1,12 @@
 import assert from "node:assert/strict";
 import type { ServerConnection } from "../src/server/connection.ts";
-import { killMarkedProcesses, MARKER_VAR, newMarker, waitForMarkedCount } from "./support/process_count.ts";
-import { checkCounterText, runResumeCycles, withTimeout } from "./support/resume_cycles.ts";
-import { b64text, type Json, outputText, ReplyError, type RpcPeer } from "./support/rpc_peer.ts";
+import { killMarkedProcesses, newMarker, waitForMarkedCount } from "./support/process_count.ts";
+import { checkCounterText, runResumeCycles } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
+import { b64text, type Json, outputText, type RpcPeer } from "./support/rpc_peer.ts";
 import { type InProcessServer, startInProcessServer } from "./support/servers.ts";
-
-const PATH = "/usr/bin:/bin";
-
-function start(processId: string, script: string, marker: string) {
-  return {
-    processId,
-    argv: ["bash", "-c", script],
-    cwd: "/tmp",
-    env: { PATH, [MARKER_VAR]: marker },
-    tty: false,
-  };
-}
+import { rejectsWith } from "./support/rpc_errors.ts";
+import { bashStart } from "./support/process_start.ts";
 
 /** Runs `fn` against an in-process server; kills anything marked that a failing test left behind. */
 async function withServer(
@@ -41,16 +32,6 @@ async function disconnect(server: InProcessServer, peer: RpcPeer, sessionId: str
   assert.equal(server.server.session(sessionId)?.owner ?? null, null);
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: number, message: string | RegExp): Promise<void> {
-  await assert.rejects(promise, (error: ReplyError) => {
-    assert.ok(error instanceof ReplyError, String(error));
-    assert.equal(error.code, code);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
-    return true;
-  });
-}
-
 Deno.test("20 disconnect/resume cycles (abrupt kill, clean close, takeover) lose and duplicate no output", async () => {
   await withServer({ sessionTtlMs: 5_000 }, async (server) => {
     const result = await runResumeCycles(server.url, 20);
@@ -69,8 +50,8 @@ Deno.test("TTL expiry kills the detached session's processes and forgets the ses
   await withServer({ sessionTtlMs: 400, terminateGraceMs: 200 }, async (server, marker) => {
     const peer = await server.connect();
     const sessionId = await peer.handshake();
-    await peer.call("process/start", start("sleeper", "sleep 1000 & sleep 1000; wait", marker));
-    await peer.call("process/start", start("escaper", "setsid sleep 1000 & sleep 1000", marker));
+    await peer.call("process/start", bashStart("sleeper", "sleep 1000 & sleep 1000; wait", { marker }));
+    await peer.call("process/start", bashStart("escaper", "setsid sleep 1000 & sleep 1000", { marker }));
     await waitForMarkedCount(marker, (n) => n >= 5, "the bash shells and their sleeps");
     await disconnect(server, peer, sessionId);
     // Still alive right after the detach (the TTL has not run out yet).
@@ -89,7 +70,7 @@ Deno.test("resuming within the TTL cancels expiry; a later detach starts a fresh
   await withServer({ sessionTtlMs: ttl, terminateGraceMs: 200 }, async (server, marker) => {
     const first = await server.connect();
     const sessionId = await first.handshake();
-    await first.call("process/start", start("quiet", "sleep 1000", marker));
+    await first.call("process/start", bashStart("quiet", "sleep 1000", { marker }));
     await waitForMarkedCount(marker, (n) => n >= 1, "the sleeper");
     await disconnect(server, first, sessionId);
     const second = await server.connect();
@@ -112,7 +93,7 @@ Deno.test("takeover: resuming an attached session fails the old connection's lon
   await withServer({ sessionTtlMs: 5_000 }, async (server, marker) => {
     const old = await server.connect();
     const sessionId = await old.handshake();
-    await old.call("process/start", start("talker", "sleep 1000", marker));
+    await old.call("process/start", bashStart("talker", "sleep 1000", { marker }));
     // A long-poll that nothing will answer before the takeover.
     const pending = old.call("process/read", { processId: "talker", waitMs: 30_000 });
     const fresh = await server.connect();
@@ -120,7 +101,7 @@ Deno.test("takeover: resuming an attached session fails the old connection's lon
     await rejectsWith(pending, -32600, "session has been resumed by another connection");
     await withTimeout(old.closed, 5_000, "the old connection to be closed");
     // Notifications now flow to the new connection.
-    await fresh.call("process/start", start("after", "echo hello-new", marker));
+    await fresh.call("process/start", bashStart("after", "echo hello-new", { marker }));
     const events = await fresh.waitClosed("after", 10_000);
     assert.equal(outputText(events), "hello-new\n");
     assert.equal(old.processEvents("after").length, 0);
@@ -135,7 +116,7 @@ Deno.test("--resume-attached reject: resuming an attached session is refused and
   await withServer({ sessionTtlMs: 5_000, resumeAttached: "reject" }, async (server, marker) => {
     const owner = await server.connect();
     const sessionId = await owner.handshake();
-    await owner.call("process/start", start("p", "sleep 1000", marker));
+    await owner.call("process/start", bashStart("p", "sleep 1000", { marker }));
     const intruder = await server.connect();
     await rejectsWith(
       intruder.handshake(sessionId),
@@ -158,7 +139,7 @@ Deno.test("notifications produced while detached are not replayed, yet process/r
     const sessionId = await first.handshake();
     // Waits for stdin before printing, so every line is produced while detached.
     await first.call("process/start", {
-      ...start("gated", "read go; for i in $(seq 1 50); do echo line-$i; done", marker),
+      ...bashStart("gated", "read go; for i in $(seq 1 50); do echo line-$i; done", { marker }),
       pipeStdin: true,
     });
     const session = server.server.session(sessionId)!;
@@ -187,7 +168,7 @@ Deno.test("notifications produced while detached are not replayed, yet process/r
     assert.equal(last!.closed, true);
     assert.equal(last!.exitCode, 0);
     // New notifications flow to the resumed connection.
-    await second.call("process/start", start("fresh", "echo after-resume", marker));
+    await second.call("process/start", bashStart("fresh", "echo after-resume", { marker }));
     assert.equal(outputText(await second.waitClosed("fresh", 10_000)), "after-resume\n");
   });
 });

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import {
   countMarkedProcesses,
   killMarkedProcesses,
-  MARKER_VAR,
   newMarker,
   waitForMarkedCount,
 } from "./support/process_count.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
 import type { RpcPeer } from "./support/rpc_peer.ts";
 import {
   connectWebSocket,
@@ -14,12 +13,7 @@ import {
   startStdioServer,
   startWebSocketServer,
 } from "./support/servers.ts";
-
-const PATH = "/usr/bin:/bin";
-
-function start(processId: string, script: string, marker: string, tty = false) {
-  return { processId, argv: ["bash", "-c", script], cwd: "/tmp", env: { PATH, [MARKER_VAR]: marker }, tty };
-}
+import { bashStart } from "./support/process_start.ts";
 
 /**
  * Starts the nasty mix on `peer`: shells whose children escaped the group (`setsid`), a shell that
@@ -28,15 +22,20 @@ function start(processId: string, script: string, marker: string, tty = false) {
  */
 async function startMix(peer: RpcPeer, marker: string, ptys: number, pipes: number): Promise<number> {
   // bash + setsid sleep + sleep + foreground sleep = 4
-  await peer.call("process/start", start("escapes", "setsid sleep 1000 & sleep 1000 & sleep 1000", marker));
+  await peer.call(
+    "process/start",
+    bashStart("escapes", "setsid sleep 1000 & sleep 1000 & sleep 1000", { marker }),
+  );
   // root exits at once; the setsid sleep is re-parented to init and still holds the pipes = 1
-  await peer.call("process/start", start("orphan", "setsid sleep 1000 & exit 0", marker));
+  await peer.call("process/start", bashStart("orphan", "setsid sleep 1000 & exit 0", { marker }));
   // a grandchild in the group: bash + subshell + sleep, or bash + sleep = 2..3
-  await peer.call("process/start", start("nested", "(sleep 1000 &) ; sleep 1000", marker));
+  await peer.call("process/start", bashStart("nested", "(sleep 1000 &) ; sleep 1000", { marker }));
   for (let i = 0; i < ptys; i++) {
-    await peer.call("process/start", start(`pty-${i}`, "sleep 1000", marker, true));
+    await peer.call("process/start", bashStart(`pty-${i}`, "sleep 1000", { marker, tty: true }));
   }
-  for (let i = 0; i < pipes; i++) await peer.call("process/start", start(`pipe-${i}`, "sleep 1000", marker));
+  for (let i = 0; i < pipes; i++) {
+    await peer.call("process/start", bashStart(`pipe-${i}`, "sleep 1000", { marker }));
+  }
   // bash -c "sleep 1000" execs sleep directly: one process each.
   return 4 + 1 + 2 + ptys + pipes;
 }
@@ -105,7 +104,7 @@ Deno.test("in-process shutdown() is prompt even when a root exited and an escape
   try {
     const peer = await server.connect();
     await peer.handshake();
-    await peer.call("process/start", start("orphan", "setsid sleep 1000 & exit 0", marker));
+    await peer.call("process/start", bashStart("orphan", "setsid sleep 1000 & exit 0", { marker }));
     await waitForMarkedCount(marker, (n) => n === 1, "only the escaped sleep to remain");
     const started = performance.now();
     await withTimeout(

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { EnvironmentManager } from "../src/client/environment_manager.ts";
-import { runCli, text, within } from "./client_test_util.ts";
+import { runCli, text } from "./client_test_util.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { MAIN_TS } from "./support/servers.ts";
 import { type Sshd, startSshd } from "./support/sshd.ts";
 
@@ -68,7 +69,7 @@ Deno.test("ExecServerClient over an ssh stdio environment runs commands and file
 
 Deno.test("exec-server run and cp reach an ssh stdio environment", async () => {
   await withSshEnvironment(async (config, dir) => {
-    const run = await within(
+    const run = await withTimeout(
       runCli([
         "run",
         "--env",

@@ -6,7 +6,8 @@
  */
 import { ExecServerClientError } from "../client/client_error.ts";
 import type { Environment } from "../client/environment.ts";
-import { EnvironmentManager } from "../client/environment_manager.ts";
+import type { EnvironmentManager } from "../client/environment_manager.ts";
+import { loadCliEnvironments } from "./cli_environments.ts";
 import { ExecServerClient } from "../client/exec_server_client.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { UsageError } from "./usage_error.ts";
@@ -54,7 +55,7 @@ export async function openTarget(options: TargetOptions, usage: string): Promise
     });
     return { client, label: options.url, close: () => client.close() };
   }
-  const manager = await EnvironmentManager.load({ configPath: options.configPath });
+  const manager = await loadCliEnvironments(options.configPath);
   try {
     const environment = selectEnvironment(manager, options.envId, usage);
     const client = await environment.client();

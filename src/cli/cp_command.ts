@@ -6,7 +6,8 @@
  */
 import { basename } from "../util/path.ts";
 import { parseArgs } from "./parse_args.ts";
-import { EnvironmentManager } from "../client/environment_manager.ts";
+import type { EnvironmentManager } from "../client/environment_manager.ts";
+import { loadCliEnvironments } from "./cli_environments.ts";
 import type { ExecServerClient } from "../client/exec_server_client.ts";
 import { reportError, selectEnvironment, writeAll } from "./cli_target.ts";
 import { ProgressBar } from "./progress_bar.ts";
@@ -87,7 +88,7 @@ export async function runCpCommand(args: string[]): Promise<number> {
     }
     const [source, destination] = parsed.positionals.map(parseEndpoint);
     if (source.kind === "remote" || destination.kind === "remote") {
-      manager = await EnvironmentManager.load({ configPath: parsed.values.config });
+      manager = await loadCliEnvironments(parsed.values.config);
     }
     const clientFor = async (endpoint: CopyEndpoint) =>
       endpoint.kind === "remote"

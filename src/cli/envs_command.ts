@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "./parse_args.ts";
 import type { Environment } from "../client/environment.ts";
-import { EnvironmentManager } from "../client/environment_manager.ts";
+import type { EnvironmentManager } from "../client/environment_manager.ts";
+import { loadCliEnvironments } from "./cli_environments.ts";
 import { EXIT_FAILURE, reportError } from "./cli_target.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -103,7 +104,7 @@ export async function runEnvsCommand(args: string[]): Promise<number> {
       console.log(ENVS_USAGE);
       return 0;
     }
-    manager = await EnvironmentManager.load({ configPath: values.config });
+    manager = await loadCliEnvironments(values.config);
     const defaultId = manager.defaultEnvironmentId;
     const check = !values["no-check"];
     const environments = manager.environments();

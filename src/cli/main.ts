@@ -3,16 +3,14 @@
  *
  * @module
  */
-import { runSandboxHelper } from "../sandbox/helper.ts";
+import { runFsRequest } from "../fs/run_request.ts";
+import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
 import { VERSION } from "../version.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
 import { UsageError } from "./usage_error.ts";
-
-/** Hidden first argument that runs one sandboxed fs operation (see src/sandbox/helper.ts). */
-export const SANDBOX_HELPER_ARG = "__sandbox-helper";
 
 const TOP_USAGE = `usage: exec-server <command> [options]
 
@@ -29,7 +27,7 @@ commands:
 export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper();
+    if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper(runFsRequest);
     if (first === "run") return await runRunCommand(rest);
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);

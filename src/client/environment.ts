@@ -3,21 +3,34 @@
  * and remote share one code path) or a configured remote reached over WebSocket or a stdio command. Its
  * one lazy client is shared by everything that runs there (processes, fs, http).
  *
+ * The client library never loads the server (nor its FFI and bubblewrap code): whoever may import the
+ * server injects the in-process one as {@link EnvironmentOptions.localServer}, as the CLI does.
+ *
  * @module
  */
 import type { EnvironmentConfig, WebSocketEnvironmentConfig } from "../config/environments_toml.ts";
-import { ExecServer } from "../server/exec_server.ts";
-import type { ServerOptions } from "../server/options.ts";
+import type { MessageTransport } from "../rpc/transport.ts";
 import { ExecServerClientError } from "./client_error.ts";
 import type { ExecServerTransportParams } from "./connector.ts";
 import { ExecServerClient, type ExecServerClientOptions } from "./exec_server_client.ts";
 import { LazyRemoteClient } from "./lazy_remote_client.ts";
 import { createMemoryTransportPair } from "./memory_transport.ts";
 
+/** The in-process exec-server behind the `local` environment; an `ExecServer` is one. */
+export interface LocalExecServer {
+  /** Serves one connection over `transport` (the server side of an in-memory pair). */
+  accept(transport: MessageTransport): unknown;
+  /** Closes its connections and terminates every process it started. */
+  shutdown(): Promise<void>;
+}
+
 /** Options shared by every environment of a manager. */
 export interface EnvironmentOptions extends ExecServerClientOptions {
-  /** Server options of the in-process `local` exec-server. */
-  localServerOptions?: Partial<ServerOptions>;
+  /**
+   * Creates the in-process server of the `local` environment, once, on its first connect: e.g.
+   * `() => new ExecServer(serverOptions)`. Without it, connecting to `local` fails (kind `connect`).
+   */
+  localServer?: () => LocalExecServer;
   /** Where `auth_token_env` names are looked up (default: the process environment). */
   env?: Record<string, string | undefined>;
 }
@@ -29,7 +42,7 @@ export class Environment {
   /** The configuration of a remote environment; `null` for `local`. */
   readonly config: EnvironmentConfig | null;
   readonly #lazy: LazyRemoteClient;
-  #localServer: ExecServer | null = null;
+  #localServer: LocalExecServer | null = null;
 
   /** Creates an environment; `config` null means the in-process `local` environment. */
   constructor(id: string, config: EnvironmentConfig | null, options: EnvironmentOptions = {}) {
@@ -72,7 +85,14 @@ export class Environment {
   }
 
   #localTransport(options: EnvironmentOptions): ExecServerTransportParams {
-    this.#localServer ??= new ExecServer(options.localServerOptions);
+    if (options.localServer === undefined) {
+      throw new ExecServerClientError(
+        "connect",
+        "the `local` environment has no in-process server: pass `localServer` (e.g. `() => new ExecServer()`) " +
+          "in the environment options",
+      );
+    }
+    this.#localServer ??= options.localServer();
     const server = this.#localServer;
     return {
       kind: "transport",

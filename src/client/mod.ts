@@ -33,7 +33,7 @@ export { ProcessHandle, type ProcessHandleOptions } from "./process_handle.ts";
 export { SeqReorderBuffer, type Sequenced } from "./seq_reorder_buffer.ts";
 export { HttpBodyStream } from "./http_body_stream.ts";
 export { type ClientFactory, LazyRemoteClient } from "./lazy_remote_client.ts";
-export { Environment, type EnvironmentOptions } from "./environment.ts";
+export { Environment, type EnvironmentOptions, type LocalExecServer } from "./environment.ts";
 export { EnvironmentManager, type EnvironmentManagerLoadOptions } from "./environment_manager.ts";
 export { createMemoryTransportPair } from "./memory_transport.ts";
 export { type StdioCommand } from "./stdio_command.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, join, resolve } from "../util/path.ts";
-import { currentUserPasswdField, PASSWD_HOME } from "../environment/passwd.ts";
+import { currentUserPasswdField, PASSWD_HOME } from "../util/passwd.ts";
 import { ConfigError } from "./config_error.ts";
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { currentUserPasswdField, PASSWD_SHELL } from "./passwd.ts";
+import { currentUserPasswdField, PASSWD_SHELL } from "../util/passwd.ts";
 
 /** `{name, path}` as on the wire; `name` is one of the stable short names. */
 export interface ShellInfo {

@@ -7,9 +7,9 @@
 import { RpcError } from "../protocol/errors.ts";
 import type { FsCopyParams } from "../protocol/fs.ts";
 import type { EmptyResult } from "../protocol/process.ts";
-import { mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath } from "./paths.ts";
-import { isSameOrDescendant, joinPath, resolveExistingPrefix } from "./resolve.ts";
+import { mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
+import { isSameOrDescendant, joinPath, resolveExistingPrefix } from "../util/absolute_path.ts";
 
 /** Copies `sourcePath` to `destinationPath`; see the module doc for the rules. */
 export async function copy(params: FsCopyParams): Promise<EmptyResult> {

@@ -5,9 +5,9 @@
  */
 import type { FsCreateDirectoryParams, FsPathParams, FsReadDirectoryResult } from "../protocol/fs.ts";
 import type { EmptyResult } from "../protocol/process.ts";
-import { mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath } from "./paths.ts";
-import { joinPath } from "./resolve.ts";
+import { mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
+import { joinPath } from "../util/absolute_path.ts";
 
 /** Creates a directory; `recursive` (default true) creates parents and accepts an existing directory. */
 export async function createDirectory(params: FsCreateDirectoryParams): Promise<EmptyResult> {

@@ -1,6 +1,6 @@
 /**
  * The `fs/*` handlers that act directly on this process's filesystem, with no sandbox. The sandbox
- * helper runs these same handlers inside bubblewrap.
+ * helper runs these same handlers inside bubblewrap (through run_request.ts).
  *
  * @module
  */

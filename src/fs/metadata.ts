@@ -4,8 +4,8 @@
  * @module
  */
 import type { FsCanonicalizeResult, FsMetadata, FsPathParams } from "../protocol/fs.ts";
-import { mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath, toFileUri } from "./paths.ts";
+import { mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath, toFileUri } from "../protocol/paths.ts";
 
 /** Type and size follow symlinks; `isSymlink` is the path itself; `createdAtMs` is 0 when unknown. */
 export async function getMetadata(params: FsPathParams): Promise<FsMetadata> {

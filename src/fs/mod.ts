@@ -1,10 +1,12 @@
 /**
- * The `fs/*` methods: {@link createFsHandlers} builds the handler table the server dispatches to.
+ * The `fs/*` operations on this process's filesystem, unsandboxed: {@link localFsHandlers} keyed by wire
+ * name, and {@link runFsRequest} for one unchecked request (what the sandbox helper runs). The server's
+ * `createFsHandlers` (src/server/fs_handlers.ts) decides per request whether to run them directly or in
+ * the sandbox helper.
  *
  * @module
  */
-export { createFsHandlers } from "./handlers.ts";
-export type { FsHandler, FsHandlers, FsMethod, FsOptions } from "./types.ts";
+export { localFsHandlers } from "./local.ts";
+export { runFsRequest } from "./run_request.ts";
+export type { FsHandler, FsHandlers, FsMethod } from "./types.ts";
 export { FS_METHODS } from "./types.ts";
-export { parseAbsolutePath, toFileUri } from "./paths.ts";
-export { toRpcError } from "./os_error.ts";

@@ -7,8 +7,8 @@
  */
 import type { FsReadFileParams, FsReadFileResult } from "../protocol/fs.ts";
 import { encodeBase64 } from "../util/base64.ts";
-import { mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath } from "./paths.ts";
+import { mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
 
 /** Bytes per read: a multiple of 3 so chunk encodings concatenate into valid base64. */
 const CHUNK_BYTES = 3 * 1024 * 1024;

@@ -5,8 +5,8 @@
  */
 import type { FsRemoveParams } from "../protocol/fs.ts";
 import type { EmptyResult } from "../protocol/process.ts";
-import { mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath } from "./paths.ts";
+import { mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
 
 /**
  * Removes a file, link or directory. `recursive` (default true) removes a non-empty directory; `force`

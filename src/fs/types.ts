@@ -1,5 +1,5 @@
 /**
- * The shape of the `fs/*` handler table and the options that build it.
+ * The shape of the `fs/*` handler table.
  *
  * @module
  */
@@ -50,18 +50,3 @@ export type FsHandler<M extends FsMethod> = (
 
 /** Handlers for every `fs/*` method, keyed by wire name. */
 export type FsHandlers = { [M in FsMethod]: FsHandler<M> };
-
-/** Options for {@link createFsHandlers}. */
-export interface FsOptions {
-  /**
-   * The bubblewrap binary for restricted sandbox requests: an absolute path, or a name looked up on
-   * `PATH`. Default `"bwrap"`. When it cannot be found, restricted requests are refused (never run
-   * unsandboxed).
-   */
-  bwrap?: string;
-  /**
-   * The argv prefix that re-runs this program (default `selfCommand()`); the sandbox helper runs as
-   * `<prefix> __sandbox-helper`.
-   */
-  helperCommand?: () => string[];
-}

@@ -9,9 +9,9 @@ import { RpcError } from "../protocol/errors.ts";
 import type { FsWriteFileParams } from "../protocol/fs.ts";
 import type { EmptyResult } from "../protocol/process.ts";
 import { base64Error, decodeBase64Chunks } from "../util/base64.ts";
-import { errnoOf, errnoToRpcError, mapOsErrors } from "./os_error.ts";
-import { parseAbsolutePath } from "./paths.ts";
-import { basename, dirname, joinPath } from "./resolve.ts";
+import { errnoOf, errnoToRpcError, mapOsErrors } from "../protocol/os_error.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
+import { basename, dirname, joinPath } from "../util/absolute_path.ts";
 
 /** Writes `dataBase64` to `path`. The parent must exist; symlinks at the target are written through. */
 export async function writeFile(params: FsWriteFileParams): Promise<EmptyResult> {

@@ -14,7 +14,7 @@
  */
 import { HttpBodyDelta } from "../protocol/methods.ts";
 import type { HttpBodyDeltaNotification } from "../protocol/http.ts";
-import type { NotificationSink } from "../server/context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { BodyReader } from "./body_reader.ts";
 import { concat } from "./buffered_conn.ts";
 import { BODY_DECODE_ERROR } from "./http_errors.ts";

@@ -17,7 +17,7 @@
  */
 import { RpcError } from "../protocol/errors.ts";
 import type { HttpRequestParams, HttpRequestResult } from "../protocol/http.ts";
-import type { HandlerContext } from "../server/context.ts";
+import type { HandlerContext } from "../rpc/handler_context.ts";
 import { compileAllowHosts, type HostPolicy } from "./allow_hosts.ts";
 import type { BodyReader } from "./body_reader.ts";
 import { streamBody } from "./body_stream.ts";

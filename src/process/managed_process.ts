@@ -18,7 +18,7 @@ import type {
   WriteStatus,
 } from "../protocol/process.ts";
 import { SIGNAL_NAMES } from "../protocol/process.ts";
-import type { NotificationSink } from "../server/context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { SpawnedChild } from "./child.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";

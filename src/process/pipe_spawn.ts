@@ -15,7 +15,7 @@
  * @module
  */
 import { RpcError } from "../protocol/errors.ts";
-import { osErrorMessage } from "../fs/os_error.ts";
+import { osErrorMessage } from "../protocol/os_error.ts";
 import { decodeWaitStatus, type SpawnedChild } from "./child.ts";
 import {
   closeFd,

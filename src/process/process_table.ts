@@ -6,7 +6,7 @@
  */
 import { RpcError } from "../protocol/errors.ts";
 import type { ProcessStartParams } from "../protocol/process.ts";
-import type { NotificationSink } from "../server/context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import { buildChildEnv } from "./env_policy.ts";
 import { AckModeMemory, ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
 import { spawnChild } from "./spawn_child.ts";

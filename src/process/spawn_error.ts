@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { errnoOf, osErrorMessage } from "../fs/os_error.ts";
+import { errnoOf, osErrorMessage } from "../protocol/os_error.ts";
 
 const ENOENT = 2;
 const EACCES = 13;

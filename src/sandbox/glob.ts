@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { components, joinPath } from "../fs/resolve.ts";
+import { components, joinPath } from "../util/absolute_path.ts";
 
 /** Depth scanned below a pattern's literal prefix when the profile gives no `glob_scan_max_depth`. */
 export const DEFAULT_GLOB_SCAN_DEPTH = 16;

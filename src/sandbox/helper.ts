@@ -1,43 +1,40 @@
 /**
  * The sandbox helper: this program re-invoked as `<self> __sandbox-helper` inside bubblewrap. It reads
- * one JSON request `{method, params}` from stdin, runs the same `fs/*` handler the server runs directly,
- * and writes `{result}` or `{error: {code, message}}` to stdout. The sandbox is the mount namespace it
- * runs in, so the handler itself runs without one.
+ * one JSON request `{method, params}` from stdin, runs it with the handler its entry point passes in (the
+ * CLI passes the `fs/*` one, `runFsRequest`), and writes `{result}` or `{error: {code, message}}` to
+ * stdout.
  *
  * @module
  */
-import { ErrorCode, RpcError, type RpcErrorObject } from "../protocol/errors.ts";
-import { REQUESTS } from "../protocol/methods.ts";
-import { toRpcError } from "../fs/os_error.ts";
-import { localFsHandlers } from "../fs/local.ts";
-import { FS_METHODS, type FsMethod } from "../fs/types.ts";
+import { ErrorCode, type RpcErrorObject } from "../protocol/errors.ts";
+import { toRpcError } from "../protocol/os_error.ts";
 
 /** The hidden first argument that selects the helper. */
 export const SANDBOX_HELPER_ARG = "__sandbox-helper";
 
 /** One request to the helper. */
 export interface SandboxHelperRequest {
-  method: FsMethod;
+  method: string;
   params: unknown;
 }
 
 /** The helper's answer on stdout. */
 export type SandboxHelperResponse = { result: unknown } | { error: RpcErrorObject };
 
+/**
+ * Runs one request inside the sandbox. `method` and `params` are as read from JSON (unchecked); throws
+ * `RpcError` (or an OS error) on failure.
+ */
+export type SandboxHelperHandler = (method: unknown, params: unknown) => Promise<unknown>;
+
 /** Handles one request already parsed from JSON; never throws. */
-export async function handleHelperRequest(request: unknown): Promise<SandboxHelperResponse> {
+export async function handleHelperRequest(
+  request: unknown,
+  handler: SandboxHelperHandler,
+): Promise<SandboxHelperResponse> {
   try {
     const { method, params } = (request ?? {}) as Partial<SandboxHelperRequest>;
-    if (typeof method !== "string" || !FS_METHODS.includes(method as FsMethod)) {
-      throw RpcError.invalidRequest(`sandbox helper does not handle \`${String(method)}\``);
-    }
-    const parsed = REQUESTS[method].params.safeParse(params);
-    if (!parsed.success) {
-      throw RpcError.invalidParams(`invalid params for ${method}: ${parsed.error.message}`);
-    }
-    // Drop `sandbox`: we are inside it; running the handler must not spawn another helper.
-    const handler = localFsHandlers[method as FsMethod] as (p: unknown) => Promise<unknown>;
-    return { result: await handler({ ...(parsed.data as object), sandbox: null }) };
+    return { result: await handler(method, params) };
   } catch (error) {
     const rpc = toRpcError(error);
     return { error: { code: rpc.code, message: rpc.message } };
@@ -48,10 +45,10 @@ export async function handleHelperRequest(request: unknown): Promise<SandboxHelp
  * Entry point for `__sandbox-helper`: one request on stdin, one response on stdout. Returns the exit
  * code (0 whenever a response was written, including error responses).
  */
-export async function runSandboxHelper(): Promise<number> {
+export async function runSandboxHelper(handler: SandboxHelperHandler): Promise<number> {
   let response: SandboxHelperResponse;
   try {
-    response = await handleHelperRequest(JSON.parse(await new Response(Deno.stdin.readable).text()));
+    response = await handleHelperRequest(JSON.parse(await new Response(Deno.stdin.readable).text()), handler);
   } catch (error) {
     response = {
       error: {

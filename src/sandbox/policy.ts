@@ -8,8 +8,8 @@
  */
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import type { PermissionProfile, SandboxContext, SandboxEntry } from "../protocol/sandbox.ts";
-import { parseAbsolutePath } from "../fs/paths.ts";
-import { components, joinPath, resolveExistingPrefix } from "../fs/resolve.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
+import { components, joinPath, resolveExistingPrefix } from "../util/absolute_path.ts";
 import { DEFAULT_GLOB_SCAN_DEPTH, expandGlob } from "./glob.ts";
 
 /** What an enforced mount grants. */

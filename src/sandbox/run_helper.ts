@@ -1,11 +1,11 @@
 /**
- * Running one `fs/*` request in the sandbox helper under bubblewrap, from the server's side.
+ * Running one request (an `fs/*` one, today) in the sandbox helper under bubblewrap, from the server's
+ * side.
  *
  * @module
  */
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { selfCommand } from "../util/self_command.ts";
-import type { FsMethod } from "../fs/types.ts";
 import { bwrapArgv, findBwrap } from "./bwrap.ts";
 import { SANDBOX_HELPER_ARG, type SandboxHelperResponse } from "./helper.ts";
 import type { EnforcedPlan } from "./policy.ts";
@@ -49,7 +49,7 @@ function helperFailed(status: string, detail: string): RpcError {
  * `plan`. Refuses with -32603 when bubblewrap is missing: a restricted request never runs unsandboxed.
  */
 export async function runInSandbox(
-  method: FsMethod,
+  method: string,
   params: unknown,
   plan: EnforcedPlan,
   launch: HelperLaunch = {},

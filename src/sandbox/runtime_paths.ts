@@ -6,7 +6,7 @@
  * @module
  */
 import { isCompiledBinary } from "../util/self_command.ts";
-import { dirname } from "../fs/resolve.ts";
+import { dirname } from "../util/absolute_path.ts";
 
 const SYSTEM_PATHS = [
   "/usr",

@@ -20,7 +20,7 @@ import type { GateFamily } from "../protocol/methods.ts";
 import { FairInbox } from "../rpc/fair_inbox.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
-import type { NotificationSink } from "./context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { Session } from "./session.ts";
 
 /** Handshake state of a connection. */

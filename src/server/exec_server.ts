@@ -5,7 +5,7 @@
  * @module
  */
 import { loginShell } from "../environment/login_shell.ts";
-import { parseAbsolutePath } from "../fs/paths.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
 import type { RequestMessage } from "../protocol/envelope.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { EnvironmentInfo, type GateFamily, Initialize, type RequestType } from "../protocol/methods.ts";

@@ -1,11 +1,10 @@
 /**
- * `fs/*` handlers: each validated request goes to the fs layer, which runs it directly or, for a
- * restricted sandbox, in the bubblewrap-enforced helper.
+ * `fs/*` handlers: each validated request goes to the handler table of fs_handlers.ts, which runs it
+ * directly or, for a restricted sandbox, in the bubblewrap-enforced helper.
  *
  * @module
  */
-import { createFsHandlers } from "../fs/handlers.ts";
-import type { FsOptions } from "../fs/types.ts";
+import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
 import {
   FsCanonicalize,
   FsCopy,

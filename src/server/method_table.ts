@@ -6,7 +6,7 @@
  */
 import type { RequestType } from "../protocol/methods.ts";
 import type { EncodedResult, FollowUp, ServerConnection } from "./connection.ts";
-import type { HandlerContext } from "./context.ts";
+import type { HandlerContext } from "../rpc/handler_context.ts";
 import type { Session } from "./session.ts";
 
 /** Everything a handler may use. */

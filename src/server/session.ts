@@ -6,7 +6,7 @@
  * @module
  */
 import { ProcessTable } from "../process/process_table.ts";
-import type { NotificationSink } from "./context.ts";
+import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { ServerOptions } from "./options.ts";
 
 /** The part of a connection a session needs. */

@@ -4,21 +4,10 @@
  *
  * @module
  */
-import { withTimeout } from "./resume_cycles.ts";
+import { withTimeout } from "./waiting.ts";
 import { connectWebSocket } from "./servers.ts";
 import { outputText, type RpcPeer } from "./rpc_peer.ts";
-
-const ENV = { PATH: "/usr/bin:/bin" };
-
-function command(processId: string, script: string, marker?: string) {
-  return {
-    processId,
-    argv: ["bash", "-c", script],
-    cwd: "/tmp",
-    env: marker ? { ...ENV, EXEC_SERVER_TEST_MARKER: marker } : ENV,
-    tty: false,
-  };
-}
+import { bashStart } from "./process_start.ts";
 
 /** Result of one scenario: wrong outputs (must be empty) and wall time. */
 export interface LoadResult {
@@ -39,7 +28,7 @@ export async function concurrentProcesses(peer: RpcPeer, count: number, holdSec 
       Array.from(
         { length: count },
         (_, i) =>
-          peer.call("process/start", command(`c${i}`, `sleep ${holdSec}; echo out-${i}; exit ${i % 256}`)),
+          peer.call("process/start", bashStart(`c${i}`, `sleep ${holdSec}; echo out-${i}; exit ${i % 256}`)),
       ),
     ),
     60_000,
@@ -79,7 +68,7 @@ export async function concurrentConnections(
           // Reuses process ids across sessions on purpose: each session is its own namespace.
           await peer.call(
             "process/start",
-            command(`job-${k}`, `printf 'conn-${c}-job-${k}\\n'; head -c 10000 /dev/zero | wc -c`),
+            bashStart(`job-${k}`, `printf 'conn-${c}-job-${k}\\n'; head -c 10000 /dev/zero | wc -c`),
           );
         }
         for (let k = 0; k < perConnection; k++) {

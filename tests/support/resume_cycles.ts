@@ -9,6 +9,7 @@
 import { connectWebSocket } from "./servers.ts";
 import { b64text, type RpcPeer } from "./rpc_peer.ts";
 import { startTcpProxy } from "./tcp_proxy.ts";
+import { withTimeout } from "./waiting.ts";
 
 /** How a cycle drops its connection. */
 export type DropMode = "kill" | "close" | "takeover";
@@ -26,21 +27,6 @@ export interface ResumeCyclesResult {
   /** Resumes that echoed a different session id (must be 0). */
   wrongSession: number;
   wallMs: number;
-}
-
-/** Rejects after `ms` (with `what` in the message); the timer never outlives the promise. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The counter script: line `i` for i = 0.., one every `intervalSec`, bounded by `limit` lines. */

@@ -1,6 +1,6 @@
 /**
  * Path resolution shared by `fs/copy` (copy-into-itself check) and the sandbox (canonical paths before
- * entering bubblewrap).
+ * entering bubblewrap); here in util so that neither of those rooms imports the other.
  *
  * @module
  */

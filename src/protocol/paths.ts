@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import { ErrorCode, RpcError } from "./errors.ts";
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import { ErrorCode, RpcError } from "./errors.ts";
 
 /** glibc `strerror` texts (what Rust prints) for the errnos file operations produce on Linux. */
 const STRERROR: Record<number, string> = {

@@ -1,17 +1,33 @@
 /**
  * The `fs/*` handler table the server dispatches to. Each call decides from its `sandbox` member whether
- * it runs directly or in the bubblewrap-enforced helper.
+ * it runs directly (the fs room's handlers) or in the bubblewrap-enforced helper (the sandbox room's);
+ * the server composes the two, so neither imports the other.
  *
  * @module
  */
 import { sandboxPlan } from "../sandbox/policy.ts";
 import { runInSandbox } from "../sandbox/run_helper.ts";
 import type { FsReadFileParams, FsReadFileResult } from "../protocol/fs.ts";
-import { localFsHandlers } from "./local.ts";
-import { type ReadFileParts, readFileParts as localReadFileParts } from "./read_file.ts";
-import { parseAbsolutePath } from "./paths.ts";
-import { canonicalParent } from "./resolve.ts";
-import { FS_METHODS, type FsHandlers, type FsMethod, type FsOptions } from "./types.ts";
+import { localFsHandlers } from "../fs/local.ts";
+import { type ReadFileParts, readFileParts as localReadFileParts } from "../fs/read_file.ts";
+import { parseAbsolutePath } from "../protocol/paths.ts";
+import { canonicalParent } from "../util/absolute_path.ts";
+import { FS_METHODS, type FsHandlers, type FsMethod } from "../fs/types.ts";
+
+/** Options for {@link createFsHandlers}. */
+export interface FsOptions {
+  /**
+   * The bubblewrap binary for restricted sandbox requests: an absolute path, or a name looked up on
+   * `PATH`. Default `"bwrap"`. When it cannot be found, restricted requests are refused (never run
+   * unsandboxed).
+   */
+  bwrap?: string;
+  /**
+   * The argv prefix that re-runs this program (default `selfCommand()`); the sandbox helper runs as
+   * `<prefix> __sandbox-helper`.
+   */
+  helperCommand?: () => string[];
+}
 
 /** Path members of `fs/*` params. */
 const PATH_KEYS = ["path", "sourcePath", "destinationPath"] as const;
