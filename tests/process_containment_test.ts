@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { cgroupContainmentAvailable } from "./support/cgroup.ts";
 import { killMarkedProcesses, MARKER_VAR, newMarker, waitForMarkedCount } from "./support/process_count.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { outputText, type RpcPeer } from "./support/rpc_peer.ts";
 import {
   connectWebSocket,
