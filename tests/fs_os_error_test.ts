@@ -40,3 +40,14 @@ Deno.test("fs/os_error strips Deno's context from real errors", async () => {
   const passthrough = new RpcError(-32600, "x");
   assert.equal(toRpcError(passthrough), passthrough);
 });
+
+Deno.test("EMFILE and ENFILE say the server is out of file descriptors", () => {
+  assert.match(
+    toRpcError(new Error("Too many open files (os error 24)")).message,
+    /^Too many open files \(os error 24\): too many open files on the server/,
+  );
+  assert.match(
+    osErrorMessage(23),
+    /^Too many open files in system \(os error 23\): too many open files on the server's host/,
+  );
+});

@@ -12,6 +12,7 @@ import { serveStdio } from "../server/stdio_server.ts";
 import { protectServerFile } from "../sandbox/mod.ts";
 import { listenWebSocket } from "../server/websocket_listener.ts";
 import { type LogLevel, setLogLevel } from "../util/log.ts";
+import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
@@ -207,6 +208,8 @@ async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
 /** Runs the server until it is told to stop; returns the exit status. */
 export async function runServe(config: ServeConfig): Promise<number> {
   setLogLevel(config.logLevel);
+  // Idle sockets, child pipes and open files all count against it; a shell's 1024 default is easily reached.
+  raiseFdLimit();
   const server = new ExecServer(config.options);
   const target = parseListenUrl(config.listen);
   const stop = Promise.withResolvers<void>();

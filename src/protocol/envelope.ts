@@ -237,16 +237,23 @@ export function encodeRequest(id: RequestId, method: string, params: unknown): s
 /**
  * Best-effort id of a message that is too large to parse: only when `id` is the first member (after an
  * optional `jsonrpc`), which is how Codex and most clients write requests. Lets the error reach the caller.
+ * An integer id is classified as in {@link parseMessage}: beyond 2^53 its digits are echoed exactly, beyond
+ * i64 it is no id at all.
  */
 export function sniffLeadingId(prefix: string): RequestId | null {
   const match =
-    /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,256}")\s*,/.exec(
-      prefix,
-    );
+    /^\s*\{\s*(?:"jsonrpc"\s*:\s*"[^"]*"\s*,\s*)?"id"\s*:\s*(-?(?:0|[1-9]\d{0,19})|"(?:[^"\\]|\\.){0,256}")\s*,/
+      .exec(prefix);
   if (!match) return null;
-  try {
-    return JSON.parse(match[1]) as string | number;
-  } catch {
-    return null;
+  const source = match[1];
+  if (source.startsWith('"')) {
+    try {
+      return JSON.parse(source) as string;
+    } catch {
+      return null;
+    }
   }
+  const big = BigInt(source);
+  if (big > I64_MAX || big < I64_MIN) return null;
+  return Number.isSafeInteger(Number(source)) ? Number(source) : { rawJSON: source };
 }

@@ -81,9 +81,17 @@ export function errnoOf(error: unknown): number | null {
   return typeof code === "string" && code in ERRNO ? ERRNO[code] : null;
 }
 
-/** Rust's `io::Error` display for an errno: `<strerror> (os error N)`. */
+/**
+ * Rust's `io::Error` display for an errno: `<strerror> (os error N)`. EMFILE and ENFILE say whose limit it
+ * is: the client's request was fine, the server (or its host) is out of file descriptors.
+ */
 export function osErrorMessage(errno: number): string {
-  return `${STRERROR[errno] ?? `Unknown error ${errno}`} (os error ${errno})`;
+  const text = `${STRERROR[errno] ?? `Unknown error ${errno}`} (os error ${errno})`;
+  if (errno === 24) {
+    return `${text}: too many open files on the server; retry once connections or processes end`;
+  }
+  if (errno === 23) return `${text}: too many open files on the server's host; retry later`;
+  return text;
 }
 
 /** An `RpcError` for an errno, with the reference's code mapping. */

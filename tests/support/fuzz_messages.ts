@@ -152,7 +152,7 @@ export class FuzzGenerator {
       this.unsniffableOversized++;
       return { ...message, expect: [] };
     }
-    return { ...message, expect: [JSON.stringify(sniffed)] };
+    return { ...message, expect: [typeof sniffed === "object" ? sniffed.rawJSON : JSON.stringify(sniffed)] };
   }
 
   #generate(): FuzzMessage {
