@@ -1,7 +1,7 @@
 /** Out of descriptors, an existing client's process/start gets a clear error; the server lives. */
 import assert from "node:assert/strict";
 import { connectWebSocket } from "./support/servers.ts";
-import { withTimeout } from "./support/resume_cycles.ts";
+import { withTimeout } from "./support/waiting.ts";
 import { ReplyError } from "./support/rpc_peer.ts";
 import { startUlimitServer } from "./support/ulimit_server.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { MAIN_TS } from "./servers.ts";
-import { withTimeout } from "./resume_cycles.ts";
+import { withTimeout } from "./waiting.ts";
 
 /** A running server subprocess. */
 export interface UlimitServer {
