@@ -5,7 +5,7 @@
  * `npm pack` and unpacked into a per-version cache directory. Run as a script to pre-fetch:
  *
  * ```sh
- * deno run -A tests/codex/fetch_codex.ts 0.140.0 0.169.0
+ * deno run -A tests/codex/fetch_codex.ts 0.140.0 0.169.0 0.171.0
  * ```
  *
  * @module
@@ -15,7 +15,10 @@ import { join } from "node:path";
 import { homedir } from "node:os";
 
 /** Codex CLI versions the tests know how to fetch. */
-export type CodexVersion = "0.140.0" | "0.169.0";
+export const CODEX_VERSIONS = ["0.140.0", "0.169.0", "0.171.0"] as const;
+
+/** One of {@link CODEX_VERSIONS}. */
+export type CodexVersion = typeof CODEX_VERSIONS[number];
 
 /** Path of the native binary inside the npm tarball's `package/` directory. */
 const BINARY_IN_PACKAGE = "vendor/x86_64-unknown-linux-musl/bin/codex";
@@ -104,12 +107,12 @@ async function run(cmd: string, args: string[], cwd: string): Promise<void> {
 if (import.meta.main) {
   const versions = Deno.args.length > 0 ? Deno.args : ["0.140.0"];
   for (const v of versions) {
-    if (v !== "0.140.0" && v !== "0.169.0") {
+    if (!(CODEX_VERSIONS as readonly string[]).includes(v)) {
       console.error(`unsupported codex version: ${v}`);
       Deno.exit(2);
     }
     const started = performance.now();
-    const path = await codexBinary(v);
+    const path = await codexBinary(v as CodexVersion);
     console.log(`codex ${v}: ${path} (${Math.round(performance.now() - started)} ms)`);
   }
 }
