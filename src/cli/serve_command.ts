@@ -11,7 +11,8 @@ import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 import { protectServerFile } from "../sandbox/mod.ts";
 import { listenWebSocket } from "../server/websocket_listener.ts";
-import { type LogLevel, setLogLevel } from "../util/log.ts";
+import { log, type LogLevel, setLogLevel } from "../util/log.ts";
+import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
 
@@ -210,6 +211,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
   setLogLevel(config.logLevel);
   // Idle sockets, child pipes and open files all count against it; a shell's 1024 default is easily reached.
   raiseFdLimit();
+  // Set up now, while descriptors are free: the keeper's pipe is opened once, before any client can connect.
+  log.debug(`process trees contained by ${containmentMode()}`);
   const server = new ExecServer(config.options);
   const target = parseListenUrl(config.listen);
   const stop = Promise.withResolvers<void>();

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { errnoOf, errnoToRpcError } from "../protocol/os_error.ts";
 import { log } from "../util/log.ts";
 import {
   groupMembers,
@@ -23,6 +24,9 @@ import {
   signalMembers,
 } from "./cgroup.ts";
 import { startKeeper } from "./cgroup_keeper.ts";
+
+const ENFILE = 23;
+const EMFILE = 24;
 
 /** How long {@link ContainedTree.release} waits for killed members to be reaped before it gives up. */
 const RELEASE_WAIT_MS = 2_000;
@@ -106,6 +110,9 @@ export class CgroupContainment {
       moveSelfTo(dir);
     } catch (error) {
       removeGroup(dir);
+      // Out of descriptors: the spawn needs more of them anyway; refuse rather than start uncontained.
+      const errno = errnoOf(error);
+      if (errno === EMFILE || errno === ENFILE) throw errnoToRpcError(errno);
       log.warn(`cgroup containment: cannot use ${dir} (${(error as Error).message}); spawning uncontained`);
       return { value: spawn(), tree: null };
     }
@@ -140,7 +147,8 @@ let containment: CgroupContainment | null | undefined;
 
 /**
  * This process's containment, set up on first use (and then shared by every server in the process), or
- * null where cgroups v2 cannot be used here (the reason is logged once at debug level).
+ * null where cgroups v2 cannot be used here (the reason is logged once at debug level). `serve` calls it
+ * at start, before clients can take the descriptors the keeper's pipe needs.
  */
 export function treeContainment(): CgroupContainment | null {
   if (containment === undefined) containment = openContainment();
@@ -174,7 +182,12 @@ function openContainment(): CgroupContainment | null {
     log.debug(`cgroup containment unavailable: ${(error as Error).message}`);
     return null;
   }
-  const keeper = startKeeper(serverDir);
+  let keeper: ReturnType<typeof startKeeper>;
+  try {
+    keeper = startKeeper(serverDir);
+  } catch (error) {
+    keeper = { unavailable: (error as Error).message };
+  }
   if ("unavailable" in keeper) {
     log.warn(
       `cgroup keeper not started (${keeper.unavailable}): if this process is killed, its trees live on`,
