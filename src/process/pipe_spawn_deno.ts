@@ -1,6 +1,6 @@
 /**
- * The `Deno.Command` backend of `spawnWithPipes` (`pipe_spawn.ts`), used where libc cannot be reached through FFI. It
- * has no argv[0] override, so `arg0` is ignored here.
+ * The `Deno.Command` backend of `spawnWithPipes` (`pipe_spawn.ts`), used where libc cannot be reached
+ * through FFI. It has no argv[0] override, so `arg0` is ignored here.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * The `posix_spawn` backend of `spawnWithPipes` (`pipe_spawn.ts`): a session leader with non-blocking pipe ends of ours,
- * `arg0` honoured, the program looked up as `Deno.Command` does, failures in its `<strerror> (os error N)`
- * words, the exit collected on SIGCHLD.
+ * The `posix_spawn` backend of `spawnWithPipes` (`pipe_spawn.ts`): a session leader with non-blocking
+ * pipe ends of ours, `arg0` honoured, the program looked up as `Deno.Command` does, failures in its
+ * `<strerror> (os error N)` words, the exit collected on SIGCHLD.
  *
  * @module
  */
