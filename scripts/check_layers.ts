@@ -6,7 +6,7 @@
  * and checks:
  * - each relative import goes from a room to a room it may import ({@link ALLOWED});
  * - there is no cycle between rooms;
- * - no file under `src/` has more than {@link MAX_LINES} lines, except the temporary {@link LONG_FILES}.
+ * - no file under `src/` has more than {@link MAX_LINES} lines.
  *
  * Usage: `deno run --allow-read scripts/check_layers.ts [ROOT]` (ROOT defaults to this repository).
  * Exits 1 and prints one line per violation (file, import, rule) when a rule is broken.
@@ -46,16 +46,6 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // The entry files (mod.ts, main.ts) compose everything; nothing under src/ may import them.
   entry: [...DOMAINS, "server", "client", "mcp", "cli", "protocol", "rpc", "util", "version"],
 };
-
-/**
- * Files over {@link MAX_LINES} lines today, allowed until issue 16 splits them by job. Temporary: remove an
- * entry when its file is split (the check warns when an entry is no longer needed).
- */
-const LONG_FILES: readonly string[] = [
-  "src/process/libc.ts",
-  "src/client/exec_server_client.ts",
-  "src/config/environments_toml.ts",
-];
 
 /** One broken rule. */
 export interface Violation {
@@ -267,10 +257,8 @@ export async function checkLayers(root: string): Promise<LayerReport> {
     }
     if (file.startsWith("src/")) {
       const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
-      if (lines > MAX_LINES && !LONG_FILES.includes(file)) {
+      if (lines > MAX_LINES) {
         violations.push({ file, rule: `${lines} lines: no file under src/ may have more than ${MAX_LINES}` });
-      } else if (lines <= MAX_LINES && LONG_FILES.includes(file)) {
-        warnings.push(`${file} has ${lines} lines now: remove it from LONG_FILES in scripts/check_layers.ts`);
       }
     }
     for (const { specifier, line } of parseImports(text)) {

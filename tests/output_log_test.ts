@@ -54,3 +54,66 @@ Deno.test("OutputLog in notification mode frees written chunks, in read mode onl
     assert.equal(log.hasRoom, mode === "notification", mode);
   }
 });
+
+/** A log bounded at two 10-byte chunks, full with seqs 1 and 2. */
+function fullLog(mode: "notification" | "read" | "undecided"): OutputLog {
+  const log = new OutputLog(2 * (10 + CHUNK_OVERHEAD_BYTES), mode);
+  log.append({ seq: 1, stream: "stdout", chunk: "a", size: 10 });
+  log.append({ seq: 2, stream: "stderr", chunk: "b", size: 10 });
+  return log;
+}
+
+Deno.test("OutputLog eviction per ack mode: a written notification frees room only in notification mode, a read cursor in every mode", () => {
+  const byNotification = { notification: true, read: false, undecided: false };
+  for (const [mode, frees] of Object.entries(byNotification)) {
+    const log = fullLog(mode as keyof typeof byNotification);
+    assert.equal(log.hasRoom, false, mode);
+    log.acknowledgeNotification(1);
+    assert.equal(log.hasRoom, frees, `${mode}: notification`);
+    const read = fullLog(mode as keyof typeof byNotification);
+    read.acknowledgeRead(1);
+    assert.equal(read.hasRoom, true, `${mode}: read cursor`);
+    assert.deepEqual(read.page(0, Infinity).chunks.map((c) => c.seq), [2], `${mode}: only seq 1 evicted`);
+  }
+});
+
+Deno.test("OutputLog deciding notification mode frees the chunks whose notifications were already written", () => {
+  const log = fullLog("undecided");
+  log.acknowledgeNotification(2);
+  assert.equal(log.hasRoom, false, "undecided: written notifications are remembered, not yet counted");
+  log.ackMode = "notification";
+  assert.equal(log.hasRoom, true);
+  assert.equal(log.page(0, Infinity).droppedBytes, 10, "only as much as the bound needed");
+});
+
+Deno.test("OutputLog.whenRoom stays pending while full and resolves when an acknowledgement frees room", async () => {
+  const log = fullLog("read");
+  let resolved = false;
+  const room = log.whenRoom().then(() => resolved = true);
+  log.acknowledgeNotification(2); // read mode: does not free anything
+  await Promise.resolve();
+  assert.equal(resolved, false);
+  log.acknowledgeRead(1);
+  await room;
+  assert.equal(resolved, true);
+});
+
+Deno.test("OutputLog.releaseWaiters releases room waiters of a full log (the process is going away)", async () => {
+  const log = fullLog("read");
+  const room = log.whenRoom();
+  log.releaseWaiters();
+  await room;
+  assert.equal(log.hasRoom, false, "still full: the waiters were released, not the bound");
+});
+
+Deno.test("OutputLog.page returns the first chunk whatever its size, then stops before exceeding maxBytes", () => {
+  const log = new OutputLog(1 << 20, "read");
+  const sizes = [50, 30, 30, 10];
+  sizes.forEach((size, i) => log.append({ seq: i + 1, stream: "stdout", chunk: "x", size }));
+  assert.deepEqual(log.page(0, 20).chunks.map((c) => c.seq), [1], "an oversized first chunk still comes");
+  assert.deepEqual(log.page(0, 100).chunks.map((c) => c.seq), [1, 2], "50+30 fits, +30 would not");
+  assert.deepEqual(log.page(1, 60).chunks.map((c) => c.seq), [2, 3], "stops once maxBytes is reached");
+  assert.deepEqual(log.page(4, 100).chunks, []);
+  assert.equal(log.hasChunksAfter(3), true);
+  assert.equal(log.hasChunksAfter(4), false);
+});

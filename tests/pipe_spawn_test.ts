@@ -11,7 +11,7 @@ import { hasLibcSpawn } from "../src/process/libc.ts";
 import { spawnWithPipes } from "../src/process/pipe_spawn.ts";
 import type { PipeSpawnOptions } from "../src/process/pipe_spawn.ts";
 import { RpcError } from "../src/protocol/errors.ts";
-import { withTimeout } from "./support/waiting.ts";
+import { waitUntil, withTimeout } from "./support/waiting.ts";
 
 const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", LANG: "C" };
 const TIMEOUT_MS = 15_000;
@@ -51,6 +51,32 @@ async function finish(child: SpawnedChild) {
   );
   child.dispose();
   return { stdout: decoder.decode(stdout), stderr: decoder.decode(stderr), status, bytes: stdout };
+}
+
+/** Where the kernel has `pid` sleeping (`/proc/<pid>/wchan`), e.g. `anon_pipe_write`; "" once it is gone. */
+function wchanOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/wchan`);
+  } catch {
+    return "";
+  }
+}
+
+/** Reads `stream` up to and including its first newline; the rest stays readable. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await withTimeout(reader.read(), TIMEOUT_MS, "a line");
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  assert.equal(text.indexOf("\n"), text.length - 1, "nothing followed the first line yet");
+  return text.trimEnd();
 }
 
 function assertSpawnError(fn: () => unknown, message: string): void {
@@ -218,10 +244,11 @@ Deno.test("pipe spawn: a write blocked on a full pipe does not block the event l
     const write = child.writeStdin!(new Uint8Array(4 * 1024 * 1024));
     let settled = false;
     write.then(() => settled = true, () => settled = true);
-    const started = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.ok(performance.now() - started < 1000, "timers still run");
-    assert.equal(settled, false);
+    // `sleep` never reads: the write fills the pipe and waits. Meanwhile the event loop runs a whole other
+    // child (spawn, output, exit), which a blocking write would have frozen.
+    const other = await finish(spawn(["echo", "alive"]));
+    assert.equal(other.stdout, "alive\n");
+    assert.equal(settled, false, "the write is still waiting for the pipe");
     Deno.kill(child.pid, "SIGKILL");
     await assert.rejects(
       withTimeout(write, TIMEOUT_MS, "write fails once the reader is gone"),
@@ -234,12 +261,18 @@ Deno.test("pipe spawn: a write blocked on a full pipe does not block the event l
 
 Deno.test("pipe spawn stops reading a pipe while its output is not consumed", async () => {
   const size = 6_000_000;
-  const child = spawn(["sh", "-c", `head -c ${size} /dev/zero; echo done >&2`]);
+  const child = spawn(["sh", "-c", `head -c ${size} /dev/zero & echo $! >&2; wait $!; echo done >&2`]);
+  const writer = Number(await firstLine(child.outputs[1].stream));
   const stderr = bytesOf(child.outputs[1].stream);
   let done = false;
   stderr.then(() => done = true);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(done, false, "the writer is blocked on the full stdout pipe");
+  await waitUntil(() => wchanOf(writer).includes("pipe_write"), "the writer to block on its stdout pipe");
+  // While nobody consumes this child's stdout, the same amount of output flows through a consumed pipe;
+  // an unthrottled reader would have let the blocked writer finish by then too.
+  const reference = await finish(spawn(["head", "-c", String(size), "/dev/zero"]));
+  assert.equal(reference.bytes.length, size);
+  assert.match(wchanOf(writer), /pipe_write/, "the writer is still blocked on the full stdout pipe");
+  assert.equal(done, false);
   assert.equal((await withTimeout(bytesOf(child.outputs[0].stream), TIMEOUT_MS, "stdout")).length, size);
   assert.equal(decoder.decode(await withTimeout(stderr, TIMEOUT_MS, "stderr")), "done\n");
   assert.deepEqual(await child.status, { code: 0, signal: null });
@@ -260,9 +293,9 @@ Deno.test("pipe spawn runs many children at once with unmixed exit codes and out
 
 Deno.test("pipe spawn notices an exit at once while many other children keep running", async () => {
   // One blocked waitpid thread per child would exhaust Deno's blocking pool: exits past it went unseen.
+  // posix_spawn returns once each has exec'd: all 80 are running (and watched) from here on.
   const sleepers = Array.from({ length: 80 }, () => spawn(["sleep", "30"]));
   try {
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
     const quick = spawn(["sh", "-c", "exit 5"]);
     assert.deepEqual(await withTimeout(quick.status, 5000, "quick exit"), { code: 5, signal: null });

@@ -12,6 +12,7 @@ import {
   resetSandboxedProcesses,
   trackSandboxedProcess,
 } from "../src/sandbox/sandboxed_processes.ts";
+import { waitUntil } from "./support/waiting.ts";
 
 const linux = Deno.build.os === "linux";
 
@@ -46,6 +47,21 @@ Deno.test({
 });
 
 /** A listener on 127.0.0.1 and the connections it accepted. */
+/** The kernel's TCP state (hex, as /proc/net/tcp{,6} shows it) of our socket bound to `localPort`, if any. */
+function tcpState(localPort: number, remotePort: number): string | null {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of Deno.readTextFileSync(table).split("\n").slice(1)) {
+      const [, local, remote, state] = line.trim().split(/\s+/);
+      if (local?.endsWith(`:${hex(localPort)}`) && remote?.endsWith(`:${hex(remotePort)}`)) return state;
+    }
+  }
+  return null;
+}
+
+/** TCP_FIN_WAIT2 in /proc/net/tcp: our FIN was acknowledged, the peer has not closed yet. */
+const FIN_WAIT2 = "05";
+
 async function withListener(fn: (listener: Deno.TcpListener) => Promise<void>): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
@@ -114,7 +130,10 @@ Deno.test({
       await client.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
       client.close();
       const orphan = await listener.accept();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(
+        () => tcpState(clientAddr.port, port) === FIN_WAIT2,
+        "the closed client end to reach FIN_WAIT2",
+      );
       const verdict = await checkPeer(clientAddr, port);
       assert.equal(verdict.allowed, false);
       assert.match((verdict as { reason: string }).reason, /no owner/);

@@ -3,6 +3,9 @@
  * {@link MessageTransport}. Every protocol method is reachable through {@link ExecServerClient.request}
  * with a typed descriptor from `src/protocol/methods.ts`; thin wrappers cover the common calls.
  *
+ * The session under it (handshake, resume, the end) is `client_session.ts`; where notifications go is
+ * `notification_routes.ts`.
+ *
  * Invariants (design-notes "Client"): process and HTTP-stream routes are registered before the request
  * that creates them is sent; every pending call settles exactly once; after a disconnect new calls fail
  * fast, process handles publish `failed` and body streams error.
@@ -23,24 +26,18 @@ import {
   FsReadFile,
   FsRemove,
   FsWriteFile,
-  HttpBodyDelta,
   HttpRequest,
-  Initialize,
   type ParamsOf,
-  ProcessClosed,
-  ProcessExited,
-  ProcessOutput,
   ProcessStart,
   type RequestType,
   type ResultOf,
 } from "../protocol/methods.ts";
-import { formatIssue } from "../protocol/schema.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
-import { log } from "../util/log.ts";
 import { ExecServerClientError } from "./client_error.ts";
-import { type Connector, connectorFor, type ExecServerTransportParams, type OpenLink } from "./connector.ts";
-import { formatDuration } from "./duration_text.ts";
+import { ClientSession, type SessionOptions } from "./client_session.ts";
+import { type Connector, connectorFor, type ExecServerTransportParams } from "./connector.ts";
 import { HttpBodyStream } from "./http_body_stream.ts";
+import { NotificationRoutes } from "./notification_routes.ts";
 import type { ProcessOutputEvent } from "./process_event.ts";
 import {
   collectOutput,
@@ -48,12 +45,6 @@ import {
   type ProcessHandleOptions,
   type ProcessHost,
 } from "./process_handle.ts";
-import { RpcConnection } from "./rpc_connection.ts";
-
-/** The client name Codex sends for environment connections. */
-export const DEFAULT_CLIENT_NAME = "codex-environment";
-/** Default `initialize` handshake timeout (Codex: 10 s). */
-export const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
 
 /** Codex's default `envPolicy` (inherit everything, no filtering): what a shell user expects. */
 export const INHERIT_ALL_ENV_POLICY: EnvPolicy = {
@@ -65,17 +56,7 @@ export const INHERIT_ALL_ENV_POLICY: EnvPolicy = {
 };
 
 /** Options of {@link ExecServerClient.connect}. */
-export interface ExecServerClientOptions {
-  /** Sent in `initialize` (default `codex-environment`). */
-  clientName?: string;
-  /** Covers `initialize` + `initialized` (default 10 s). */
-  initializeTimeoutMs?: number;
-  /**
-   * After an unexpected disconnect of a reconnectable (WebSocket) transport, reconnect once with
-   * `resumeSessionId` and re-bind live process handles instead of failing them (extension; Codex
-   * 0.140.0 always starts a fresh session).
-   */
-  resumeSessions?: boolean;
+export interface ExecServerClientOptions extends SessionOptions {
   /** Tunables for process handles. */
   process?: ProcessHandleOptions;
 }
@@ -129,28 +110,25 @@ export type HttpStreamParams = Omit<ParamsOf<typeof HttpRequest>, "requestId" | 
 
 /** A connected exec-server client. Create it with {@link ExecServerClient.connect}. */
 export class ExecServerClient {
-  readonly #connector: Connector;
   readonly #options: ExecServerClientOptions;
-  #connection: RpcConnection | null = null;
-  #link: OpenLink | null = null;
-  #sessionId = "";
-  #dead: ExecServerClientError | null = null;
-  #closedByOwner = false;
-  #resuming: Promise<void> | null = null;
-  readonly #processes = new Map<string, ProcessHandle>();
-  readonly #httpStreams = new Map<string, HttpBodyStream>();
+  readonly #session: ClientSession;
+  readonly #routes = new NotificationRoutes();
   #nextProcessNumber = 1;
   #nextHttpNumber = 1;
-  readonly #disconnected = Promise.withResolvers<ExecServerClientError>();
   readonly #host: ProcessHost = {
     request: <P, R>(descriptor: RequestType<P, R>, params: P) =>
-      this.#send(descriptor as RequestType<unknown, unknown>, params) as Promise<R>,
-    releaseProcess: (id) => this.#processes.delete(id),
+      this.#session.send(descriptor as RequestType<unknown, unknown>, params) as Promise<R>,
+    releaseProcess: (id) => this.#routes.processes.delete(id),
   };
 
   private constructor(connector: Connector, options: ExecServerClientOptions) {
-    this.#connector = connector;
     this.#options = options;
+    this.#session = new ClientSession(connector, options, {
+      onNotification: (method, params) => this.#routes.route(method, params),
+      onTransportLost: (error) => this.#routes.failStreams(error),
+      onEnded: (error) => this.#routes.failAll(error),
+      onResumed: () => this.#routes.catchUp(),
+    });
   }
 
   /**
@@ -164,34 +142,33 @@ export class ExecServerClient {
     options: ExecServerClientOptions = {},
   ): Promise<ExecServerClient> {
     const client = new ExecServerClient(connectorFor(params), options);
-    const { connection, link, sessionId } = await client.#handshake(null);
-    client.#adopt(connection, link, sessionId);
+    await client.#session.open();
     return client;
   }
 
   /** The session id the server assigned (kept across a resume). */
   get sessionId(): string {
-    return this.#sessionId;
+    return this.#session.sessionId;
   }
 
   /** The transport kind (`websocket`, `stdio` or `transport`). */
   get transportKind(): ExecServerTransportParams["kind"] {
-    return this.#connector.kind;
+    return this.#session.connector.kind;
   }
 
   /** Whether a fresh connection may replace this one after a disconnect (WebSocket: yes; stdio: one-shot). */
   get reconnectable(): boolean {
-    return this.#connector.reconnectable;
+    return this.#session.connector.reconnectable;
   }
 
   /** True once the transport is gone for good (closed, or disconnected with no resume under way). */
   get isDisconnected(): boolean {
-    return this.#dead !== null;
+    return this.#session.isDisconnected;
   }
 
   /** Resolves (never rejects) with the error that ended the client for good. */
   get disconnected(): Promise<ExecServerClientError> {
-    return this.#disconnected.promise;
+    return this.#session.disconnected;
   }
 
   /**
@@ -204,7 +181,7 @@ export class ExecServerClient {
    * @throws {ExecServerClientError}
    */
   request<D extends RequestType<any, any>>(descriptor: D, params: ParamsOf<D>): Promise<ResultOf<D>> {
-    return this.#send(descriptor, params) as Promise<ResultOf<D>>;
+    return this.#session.send(descriptor, params) as Promise<ResultOf<D>>;
   }
 
   /** `environment/info`: the server's login shell. */
@@ -276,10 +253,10 @@ export class ExecServerClient {
 
   /** Streamed `http/request`: resolves at the headers; the body arrives as `bodyDelta` frames. */
   async httpStream(params: HttpStreamParams): Promise<HttpStreamResponse> {
-    this.#throwIfDead();
+    this.#session.throwIfDead();
     const requestId = `http-${this.#nextHttpNumber++}`;
-    const stream = new HttpBodyStream(requestId, () => this.#httpStreams.delete(requestId));
-    this.#httpStreams.set(requestId, stream); // before sending: frames follow the response closely
+    const stream = new HttpBodyStream(requestId, () => this.#routes.httpStreams.delete(requestId));
+    this.#routes.httpStreams.set(requestId, stream); // before sending: frames follow the response closely
     try {
       const result = await this.request(HttpRequest, { ...params, requestId, streamResponse: true });
       return { requestId, status: result.status, headers: result.headers, body: stream.body };
@@ -297,16 +274,16 @@ export class ExecServerClient {
    * while the consumer is behind. Codex servers ignore the member.
    */
   async startProcess(params: StartProcessParams): Promise<ProcessHandle> {
-    this.#throwIfDead();
+    this.#session.throwIfDead();
     const processId = params.processId ?? `proc-${this.#nextProcessNumber++}`;
-    if (this.#processes.has(processId)) {
+    if (this.#routes.processes.has(processId)) {
       throw new ExecServerClientError("protocol", `process id ${processId} is already in use by this client`);
     }
     const ackMode = params.ackMode ?? "client";
     const handle = new ProcessHandle(processId, this.#host, this.#options.process, {
       acknowledges: ackMode === "client",
     });
-    this.#processes.set(processId, handle);
+    this.#routes.processes.set(processId, handle);
     try {
       await this.request(ProcessStart, {
         ...params,
@@ -317,7 +294,7 @@ export class ExecServerClient {
         tty: params.tty ?? false,
       });
     } catch (error) {
-      this.#processes.delete(processId);
+      this.#routes.processes.delete(processId);
       handle.events.cancel().catch(() => {});
       throw error;
     }
@@ -361,175 +338,11 @@ export class ExecServerClient {
    * Concurrent callers share one attempt. On failure the live handles fail.
    */
   reconnect(): Promise<void> {
-    if (this.#closedByOwner) return Promise.reject(ExecServerClientError.closed());
-    this.#resuming ??= this.#resume().finally(() => {
-      this.#resuming = null;
-    });
-    return this.#resuming;
+    return this.#session.reconnect();
   }
 
   /** Closes the client: pending calls fail with `exec-server transport closed`; a stdio child is terminated. */
-  async close(): Promise<void> {
-    if (this.#closedByOwner) return;
-    this.#closedByOwner = true;
-    this.#markDead(ExecServerClientError.closed());
-    this.#connection?.close(ExecServerClientError.closed());
-    await this.#link?.dispose();
-  }
-
-  // ---------------------------------------------------------------------------------------------------
-
-  async #send(descriptor: RequestType<unknown, unknown>, params: unknown): Promise<unknown> {
-    if (this.#resuming) await this.#resuming.catch(() => {});
-    this.#throwIfDead();
-    const raw = await this.#connection!.request(descriptor.method, params ?? null);
-    const parsed = descriptor.result.safeParse(raw);
-    if (!parsed.success) {
-      throw ExecServerClientError.protocol(
-        `invalid ${descriptor.method} result: ${formatIssue(parsed.error.issues[0], raw)}`,
-      );
-    }
-    return parsed.data;
-  }
-
-  #throwIfDead(): void {
-    if (this.#dead) throw this.#dead;
-    const failure = this.#connection?.failure;
-    if (failure && !this.#resuming) throw failure;
-  }
-
-  async #handshake(
-    resumeSessionId: string | null,
-  ): Promise<{ connection: RpcConnection; link: OpenLink; sessionId: string }> {
-    const link = await this.#connector.open();
-    const connection: RpcConnection = new RpcConnection(link.transport, {
-      onNotification: (method, params) => this.#onNotification(method, params),
-      onDisconnect: (error) => this.#onDisconnect(connection, error),
-    });
-    const timeoutMs = this.#options.initializeTimeoutMs ?? DEFAULT_INITIALIZE_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() =>
-        reject(
-          new ExecServerClientError(
-            "initialize-timeout",
-            `timed out waiting for exec-server initialize handshake after ${formatDuration(timeoutMs)}`,
-          ),
-        ), timeoutMs);
-    });
-    try {
-      const raw = await Promise.race([
-        connection.request(Initialize.method, {
-          clientName: this.#options.clientName ?? DEFAULT_CLIENT_NAME,
-          resumeSessionId,
-        }),
-        timeout,
-      ]);
-      const result = Initialize.result.safeParse(raw);
-      if (!result.success) throw ExecServerClientError.protocol("invalid initialize result");
-      connection.notify("initialized", {});
-      return { connection, link, sessionId: result.data.sessionId };
-    } catch (error) {
-      connection.close(error as ExecServerClientError);
-      await link.dispose();
-      const detail = link.diagnostics();
-      if (detail && error instanceof ExecServerClientError && error.kind === "disconnected") {
-        throw ExecServerClientError.disconnected(detail);
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #adopt(connection: RpcConnection, link: OpenLink, sessionId: string): void {
-    this.#connection = connection;
-    this.#link = link;
-    this.#sessionId = sessionId;
-    if (this.#closedByOwner) {
-      connection.close();
-      link.dispose();
-    }
-  }
-
-  async #resume(): Promise<void> {
-    if (!this.#connector.reconnectable) {
-      throw this.#dead ?? ExecServerClientError.disconnected("this transport cannot reconnect");
-    }
-    try {
-      const { connection, link, sessionId } = await this.#handshake(this.#sessionId || null);
-      this.#adopt(connection, link, sessionId);
-    } catch (error) {
-      this.#markDead(error as ExecServerClientError);
-      throw error;
-    }
-    this.#dead = null;
-    // Not awaited: the catch-up reads queue behind this very reconnect (see #send).
-    for (const handle of this.#processes.values()) handle.catchUp();
-  }
-
-  #onNotification(method: string, params: unknown): void {
-    switch (method) {
-      case ProcessOutput.method: {
-        const parsed = ProcessOutput.params.safeParse(params);
-        if (!parsed.success) return this.#ignore(method);
-        let chunk: Uint8Array;
-        try {
-          chunk = decodeBase64(parsed.data.chunk);
-        } catch {
-          return this.#ignore(method);
-        }
-        const { processId, seq, stream } = parsed.data;
-        this.#processes.get(processId)?.accept({ type: "output", seq, stream, chunk });
-        return;
-      }
-      case ProcessExited.method: {
-        const parsed = ProcessExited.params.safeParse(params);
-        if (!parsed.success) return this.#ignore(method);
-        const { processId, seq, exitCode } = parsed.data;
-        this.#processes.get(processId)?.accept({ type: "exited", seq, exitCode });
-        return;
-      }
-      case ProcessClosed.method: {
-        const parsed = ProcessClosed.params.safeParse(params);
-        if (!parsed.success) return this.#ignore(method);
-        this.#processes.get(parsed.data.processId)?.accept({ type: "closed", seq: parsed.data.seq });
-        return;
-      }
-      case HttpBodyDelta.method: {
-        const parsed = HttpBodyDelta.params.safeParse(params);
-        if (!parsed.success) return this.#ignore(method);
-        this.#httpStreams.get(parsed.data.requestId)?.accept(parsed.data);
-        return;
-      }
-      default:
-        log.debug(`exec-server client: ignoring unknown notification ${method}`);
-    }
-  }
-
-  #ignore(method: string): void {
-    log.debug(`exec-server client: ignoring malformed ${method} notification`);
-  }
-
-  #onDisconnect(connection: RpcConnection, error: ExecServerClientError): void {
-    if (connection !== this.#connection) return;
-    for (const stream of [...this.#httpStreams.values()]) stream.fail(error);
-    this.#link?.dispose();
-    if (this.#closedByOwner) return;
-    if (this.#options.resumeSessions && this.#connector.reconnectable && this.#sessionId) {
-      log.debug(`exec-server client: transport lost (${error.message}); resuming session ${this.#sessionId}`);
-      this.reconnect().catch(() => {});
-      return;
-    }
-    this.#markDead(error);
-  }
-
-  #markDead(error: ExecServerClientError): void {
-    if (this.#dead) return;
-    this.#dead = error;
-    const message = error.kind === "closed" ? error.message : ExecServerClientError.disconnected().message;
-    for (const handle of [...this.#processes.values()]) handle.fail(message);
-    for (const stream of [...this.#httpStreams.values()]) stream.fail(error);
-    this.#disconnected.resolve(error);
+  close(): Promise<void> {
+    return this.#session.close();
   }
 }

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { closeFd, hasLibcSpawn, pipe, spawnSession } from "./libc.ts";
+import { hasLibcSpawn } from "./libc.ts";
+import { closeFd, pipe } from "./libc_fds.ts";
+import { spawnSession } from "./libc_spawn.ts";
 
 // $1 is the server's group. `read` returns at EOF (the server is gone); up to 200 x 50 ms for the killed
 // processes to be reaped before the groups can be removed. The fallback loop is for kernels without

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { waitWritable, writeNonBlocking } from "./libc.ts";
+import { waitWritable, writeNonBlocking } from "./libc_fds.ts";
 
 /** Bytes written in one synchronous burst before letting other tasks run. */
 const WRITE_BURST_BYTES = 256 * 1024;

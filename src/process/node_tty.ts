@@ -13,7 +13,7 @@
  * @module
  */
 
-import { closeFd } from "./libc.ts";
+import { closeFd } from "./libc_fds.ts";
 
 type NodeTty = typeof import("node:tty");
 type TtyReadStream = InstanceType<NodeTty["ReadStream"]>;

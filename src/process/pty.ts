@@ -14,18 +14,11 @@
 
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { decodeWaitStatus, type ExitStatus } from "./child.ts";
-import {
-  closeFd,
-  dupFd,
-  ensurePtySupport,
-  errnoByName,
-  errnoText,
-  openPtyMaster,
-  setWindowSize,
-  spawnSessionLeader,
-  terminalEof,
-  waitForExit,
-} from "./libc.ts";
+import { waitForExit } from "./child_reaper.ts";
+import { ensurePtySupport, errnoByName, errnoText } from "./libc.ts";
+import { closeFd, dupFd } from "./libc_fds.ts";
+import { spawnSessionLeader } from "./libc_spawn.ts";
+import { openPtyMaster, setWindowSize, terminalEof } from "./libc_terminal.ts";
 import { writeAllNonBlocking } from "./fd_write.ts";
 import { type FdReader, readFd } from "./node_tty.ts";
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { RpcError } from "../protocol/errors.ts";
 import { errnoOf, osErrorMessage } from "../protocol/os_error.ts";
 
 const ENOENT = 2;
@@ -21,4 +22,9 @@ export function spawnErrorMessage(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return osErrorMessage(EACCES);
   if (/Not a directory/.test(message)) return osErrorMessage(ENOTDIR);
   return message;
+}
+
+/** An `RpcError` with Rust's io::Error text for `errno`, as Deno.Command's spawn errors read. */
+export function spawnError(errno: number, cause?: unknown): RpcError {
+  return RpcError.internal(osErrorMessage(errno), cause);
 }

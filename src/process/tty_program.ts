@@ -6,7 +6,8 @@
  */
 
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
-import { ensurePtySupport, errnoByName, errnoText, isExecutable } from "./libc.ts";
+import { ensurePtySupport, errnoByName, errnoText } from "./libc.ts";
+import { isExecutable } from "./libc_fds.ts";
 
 /**
  * Resolves `program` to the path a tty-mode spawn executes, or throws `RpcError(InternalError)` with the

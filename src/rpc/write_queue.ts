@@ -27,7 +27,7 @@ export interface WriteQueueSink {
 const encoder = new TextEncoder();
 const NEWLINE = 0x0a;
 /** Bytes per write: large enough that per-write costs vanish; kept for the connection's lifetime. */
-const BUFFER_BYTES = 256 * 1024;
+export const BUFFER_BYTES = 256 * 1024;
 
 /** The approximate size of a message (UTF-16 units, which is bytes for the ASCII JSON we send). */
 export function messageLength(message: OutgoingMessage): number {

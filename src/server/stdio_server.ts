@@ -6,7 +6,7 @@
  */
 import { StreamTransport } from "../rpc/stream_transport.ts";
 import type { ExecServer } from "./exec_server.ts";
-import { enlargePipe } from "../process/libc.ts";
+import { enlargePipe } from "../process/libc_fds.ts";
 
 const STDIO_PIPE_BYTES = 1024 * 1024;
 

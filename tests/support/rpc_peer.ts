@@ -2,9 +2,16 @@
  * A raw JSON-RPC peer for server tests: sends exact bytes or requests, correlates responses, and
  * collects notifications that tests can wait for (with a deadline, never a sleep).
  *
+ * Every successful result of a request sent with {@link RpcPeer.request} is checked against the result
+ * schema of its method (`REQUESTS` in `src/protocol/methods.ts`): a result the schema rejects, or a member
+ * the schema does not know, fails that request with {@link ResultSchemaError}, so the server and the
+ * protocol's schemas cannot drift apart unnoticed.
+ *
  * @module
  */
 import { encodeNotification, encodeRequest } from "../../src/protocol/envelope.ts";
+import { REQUESTS } from "../../src/protocol/methods.ts";
+import { formatIssue } from "../../src/protocol/schema.ts";
 import type { MessageTransport } from "../../src/rpc/transport.ts";
 
 /** A message as received, parsed. */
@@ -25,13 +32,59 @@ export class ReplyError extends Error {
   }
 }
 
+/** A successful result that its method's result schema does not describe. */
+export class ResultSchemaError extends Error {
+  override name = "ResultSchemaError";
+  constructor(readonly method: string, readonly problem: string, readonly result: unknown) {
+    super(
+      `${method} result does not match its protocol schema: ${problem} (result: ${JSON.stringify(result)})`,
+    );
+  }
+}
+
+/**
+ * What is wrong with `result` as a result of `method`, or null when its schema accepts it and keeps every
+ * member (a member the schema strips is a field the protocol does not declare). Methods without a
+ * descriptor (unknown methods, which only ever get errors) are not checked.
+ */
+export function resultSchemaProblem(method: string, result: unknown): string | null {
+  const descriptor = REQUESTS[method];
+  if (!descriptor) return null;
+  const parsed = descriptor.result.safeParse(result);
+  if (!parsed.success) return formatIssue(parsed.error.issues[0], result);
+  const undeclared = undeclaredMember(result, parsed.data, "");
+  return undeclared === null ? null : `member \`${undeclared}\` is not in the schema`;
+}
+
+/** The path of the first object member of `raw` missing from its parsed form, or null. */
+function undeclaredMember(raw: unknown, parsed: unknown, path: string): string | null {
+  if (Array.isArray(raw) && Array.isArray(parsed)) {
+    for (let i = 0; i < raw.length; i++) {
+      const found = undeclaredMember(raw[i], parsed[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (raw === null || typeof raw !== "object" || parsed === null || typeof parsed !== "object") return null;
+  for (const [key, value] of Object.entries(raw)) {
+    const at = path ? `${path}.${key}` : key;
+    if (!Object.hasOwn(parsed, key)) return at;
+    const found = undeclaredMember(value, (parsed as Record<string, unknown>)[key], at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** A peer over any message transport. */
 export class RpcPeer {
   readonly notifications: Json[] = [];
   readonly replies: Reply[] = [];
   /** Every message exactly as received (for checks JSON.parse would blur, like huge ids). */
   readonly raw: string[] = [];
-  readonly #pending = new Map<string, (reply: Reply) => void>();
+  readonly #pending = new Map<
+    string,
+    { method: string; settle: (reply: Reply | ResultSchemaError) => void }
+  >();
   #waiters: Array<() => void> = [];
   #nextId = 1;
   readonly closed: Promise<string>;
@@ -65,10 +118,13 @@ export class RpcPeer {
     } else {
       this.replies.push(message);
       const key = JSON.stringify(message.id);
-      const resolve = this.#pending.get(key);
-      if (resolve) {
+      const pending = this.#pending.get(key);
+      if (pending) {
         this.#pending.delete(key);
-        resolve(message);
+        const problem = "result" in message ? resultSchemaProblem(pending.method, message.result) : null;
+        pending.settle(
+          problem === null ? message : new ResultSchemaError(pending.method, problem, message.result),
+        );
       }
     }
     this.#wake();
@@ -85,10 +141,16 @@ export class RpcPeer {
     this.transport.send(text);
   }
 
-  /** Sends a request and resolves with the whole reply. */
+  /**
+   * Sends a request and resolves with the whole reply; rejects with {@link ResultSchemaError} when a
+   * successful result does not match its method's result schema.
+   */
   request(method: string, params?: unknown, id: string | number = this.#nextId++): Promise<Reply> {
-    const { promise, resolve } = Promise.withResolvers<Reply>();
-    this.#pending.set(JSON.stringify(id), resolve);
+    const { promise, resolve, reject } = Promise.withResolvers<Reply>();
+    this.#pending.set(JSON.stringify(id), {
+      method,
+      settle: (reply) => reply instanceof ResultSchemaError ? reject(reply) : resolve(reply),
+    });
     this.transport.send(encodeRequest(id, method, params ?? null));
     return promise;
   }
