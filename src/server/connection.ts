@@ -138,10 +138,8 @@ export class ServerConnection {
   }
 
   #parseError(reason: string): string {
-    const websocket = this.transport.description.startsWith("exec-server websocket");
-    return `failed to parse ${
-      websocket ? "websocket " : ""
-    }JSON-RPC message from ${this.transport.description}: ${reason}`;
+    const websocket = this.transport.kind === "websocket" ? "websocket " : "";
+    return `failed to parse ${websocket}JSON-RPC message from ${this.transport.description}: ${reason}`;
   }
 
   #onMessage(text: string): void {
