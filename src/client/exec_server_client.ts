@@ -3,12 +3,13 @@
  * {@link MessageTransport}. Every protocol method is reachable through {@link ExecServerClient.request}
  * with a typed descriptor from `src/protocol/methods.ts`; thin wrappers cover the common calls.
  *
- * Invariants (design-notes "Client"): process and HTTP-stream routes are registered before the request
+ * Invariants: process and HTTP-stream routes are registered before the request
  * that creates them is sent; every pending call settles exactly once; after a disconnect new calls fail
  * fast, process handles publish `failed` and body streams error.
  *
  * @module
  */
+import { DEFAULT_INITIALIZE_TIMEOUT_MS } from "../config/timeouts.ts";
 import type { EnvPolicy } from "../protocol/env_policy.ts";
 import type { EnvironmentInfoResult } from "../protocol/environment.ts";
 import type { FsDirectoryEntry, FsMetadata, FsReadFileResult } from "../protocol/fs.ts";
@@ -52,8 +53,6 @@ import { RpcConnection } from "./rpc_connection.ts";
 
 /** The client name Codex sends for environment connections. */
 export const DEFAULT_CLIENT_NAME = "codex-environment";
-/** Default `initialize` handshake timeout (Codex: 10 s). */
-export const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
 
 /** Codex's default `envPolicy` (inherit everything, no filtering): what a shell user expects. */
 export const INHERIT_ALL_ENV_POLICY: EnvPolicy = {

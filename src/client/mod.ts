@@ -5,11 +5,11 @@
  *
  * @module
  */
+export { DEFAULT_INITIALIZE_TIMEOUT_MS } from "../config/timeouts.ts";
 export { ExecServerClientError, type ExecServerClientErrorKind } from "./client_error.ts";
 export { type ExecServerTransportParams } from "./connector.ts";
 export {
   DEFAULT_CLIENT_NAME,
-  DEFAULT_INITIALIZE_TIMEOUT_MS,
   ExecServerClient,
   type ExecServerClientOptions,
   type HttpStreamParams,

@@ -19,17 +19,11 @@ import { parse, TomlError } from "smol-toml";
 import * as z from "zod/mini";
 import { lazySchema } from "../util/lazy_schema.ts";
 import "../util/zod_locale.ts";
+import { MAX_TIMER_MS } from "../util/timers.ts";
 import { ConfigError } from "./config_error.ts";
 
-/** Default websocket connect timeout (Codex: 10 s). */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** Default `initialize` handshake timeout, both transports (Codex: 10 s). */
-export const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
-/**
- * Upper bound for resolved timeouts: the largest delay `setTimeout` honours (~24.8 days). Codex accepts up
- * to ~1.8e19 s; a larger JS delay would overflow and fire immediately, so we clamp instead.
- */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_INITIALIZE_TIMEOUT_MS } from "./timeouts.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_INITIALIZE_TIMEOUT_MS };
 /** Id of the built-in local environment (reserved as an entry id, exact case). */
 export const LOCAL_ENVIRONMENT_ID = "local";
 /** Longest accepted environment id, in UTF-8 bytes like Codex's `str::len`. */
@@ -169,7 +163,9 @@ const durationMs = (key: string) =>
         return fail("cannot convert float seconds to Duration: value is either too big or NaN");
       }
       const ms = Math.ceil(Math.round(secs * 1e9) / 1e6);
-      return Math.min(ms, MAX_TIMEOUT_MS) || 0; // `|| 0` turns `-0.0` into a plain 0
+      // Codex accepts up to ~1.8e19 s; a longer JS delay would fire at once, so clamp to what setTimeout
+      // honours. `|| 0` turns `-0.0` into a plain 0.
+      return Math.min(ms, MAX_TIMER_MS) || 0;
     }),
   );
 

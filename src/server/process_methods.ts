@@ -1,5 +1,6 @@
 /**
- * `process/*` handlers: thin adapters from validated params to the session's process table.
+ * `process/*` handlers: validated params to the session's process table, plus what the server adds
+ * around a start: the per-connection spawn rate limit and the bubblewrap wrapping of a restricted sandbox.
  *
  * @module
  */
