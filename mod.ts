@@ -13,8 +13,93 @@
  * @module
  */
 
-/** The protocol: zod schemas, inferred types, typed method descriptors, error codes, envelope. */
-export * from "./src/protocol/mod.ts";
+/** Protocol errors: the JSON-RPC error codes and the error a handler or a call fails with. */
+export { ErrorCode, type ErrorCodeValue, RpcError, type RpcErrorObject } from "./src/protocol/errors.ts";
+export type { RequestId } from "./src/protocol/envelope.ts";
+
+/**
+ * Typed method descriptors (wire name, params/result schemas, handshake gate): pass one to
+ * {@link ExecServerClient.request} to call any method with typed params and result.
+ */
+export {
+  EnvironmentInfo,
+  FsCanonicalize,
+  FsCopy,
+  FsCreateDirectory,
+  FsGetMetadata,
+  FsReadDirectory,
+  FsReadFile,
+  FsRemove,
+  FsWriteFile,
+  type GateFamily,
+  HttpBodyDelta,
+  HttpRequest,
+  Initialize,
+  Initialized,
+  type NotificationType,
+  type ParamsOf,
+  ProcessAck,
+  ProcessClosed,
+  ProcessCloseStdin,
+  ProcessExited,
+  ProcessOutput,
+  ProcessRead,
+  ProcessResize,
+  ProcessSignal,
+  ProcessStart,
+  ProcessTerminate,
+  ProcessWrite,
+  type RequestType,
+  type ResultOf,
+} from "./src/protocol/methods.ts";
+
+/** The params, results and notifications of the protocol, as TypeScript types. */
+export type { InitializeParams, InitializeResult } from "./src/protocol/initialize.ts";
+export type { EnvInherit, EnvPolicy } from "./src/protocol/env_policy.ts";
+export type { PermissionProfile, SandboxContext } from "./src/protocol/sandbox.ts";
+export type {
+  AckMode,
+  EmptyResult,
+  OutputChunk,
+  OutputStream,
+  ProcessAckParams,
+  ProcessClosedNotification,
+  ProcessCloseStdinParams,
+  ProcessCloseStdinResult,
+  ProcessExitedNotification,
+  ProcessOutputNotification,
+  ProcessReadParams,
+  ProcessReadResult,
+  ProcessResizeParams,
+  ProcessSignalParams,
+  ProcessStartParams,
+  ProcessStartResult,
+  ProcessTerminateParams,
+  ProcessTerminateResult,
+  ProcessWriteParams,
+  ProcessWriteResult,
+  SignalName,
+  WriteStatus,
+} from "./src/protocol/process.ts";
+export type {
+  FsCopyParams,
+  FsCreateDirectoryParams,
+  FsDirectoryEntry,
+  FsMetadata,
+  FsPathParams,
+  FsReadDirectoryResult,
+  FsReadFileParams,
+  FsReadFileResult,
+  FsRemoveParams,
+  FsWriteFileParams,
+} from "./src/protocol/fs.ts";
+export type {
+  HttpBodyDeltaNotification,
+  HttpHeader,
+  HttpRequestParams,
+  HttpRequestResult,
+} from "./src/protocol/http.ts";
+export type { EnvironmentInfoResult } from "./src/protocol/environment.ts";
 
 /** The server core and its transport adapters. */
 export { ExecServer } from "./src/server/exec_server.ts";
@@ -28,7 +113,7 @@ export { serveStdio } from "./src/server/stdio_server.ts";
 export { type ListenTarget, parseListenUrl } from "./src/server/listen_url.ts";
 
 /** Transports (one JSON-RPC message per line or frame), usable by servers and clients alike. */
-export type { MessageTransport, TransportHandlers } from "./src/rpc/transport.ts";
+export type { MessageTransport, TransportHandlers, TransportKind } from "./src/rpc/transport.ts";
 export { StreamTransport, type StreamTransportOptions } from "./src/rpc/stream_transport.ts";
 export { WebSocketTransport, type WebSocketTransportOptions } from "./src/rpc/websocket_transport.ts";
 
@@ -36,10 +121,54 @@ export { WebSocketTransport, type WebSocketTransportOptions } from "./src/rpc/we
  * The client: {@link ExecServerClient} over WebSocket or a stdio command, process handles with ordered
  * events, the lazy reconnecting client, and the {@link EnvironmentManager} built from `environments.toml`.
  */
-export * from "./src/client/mod.ts";
+export { ExecServerClientError, type ExecServerClientErrorKind } from "./src/client/client_error.ts";
+export type { ExecServerTransportParams } from "./src/client/connector.ts";
+export { DEFAULT_INITIALIZE_TIMEOUT_MS } from "./src/config/timeouts.ts";
+export { DEFAULT_CLIENT_NAME } from "./src/client/client_session.ts";
+export {
+  ExecServerClient,
+  type ExecServerClientOptions,
+  type HttpStreamParams,
+  type HttpStreamResponse,
+  INHERIT_ALL_ENV_POLICY,
+  type RunOptions,
+  type RunResult,
+  type StartProcessParams,
+} from "./src/client/exec_server_client.ts";
+export type {
+  ProcessClosedEvent,
+  ProcessDroppedEvent,
+  ProcessEvent,
+  ProcessExitedEvent,
+  ProcessFailedEvent,
+  ProcessOutcome,
+  ProcessOutputEvent,
+  SequencedProcessEvent,
+} from "./src/client/process_event.ts";
+export { ProcessHandle, type ProcessHandleOptions } from "./src/client/process_handle.ts";
+export { HttpBodyStream } from "./src/client/http_body_stream.ts";
+export { type ClientFactory, LazyRemoteClient } from "./src/client/lazy_remote_client.ts";
+export { Environment, type EnvironmentOptions, type LocalExecServer } from "./src/client/environment.ts";
+export { EnvironmentManager, type EnvironmentManagerLoadOptions } from "./src/client/environment_manager.ts";
+export { createMemoryTransportPair } from "./src/client/memory_transport.ts";
+export type { StdioCommand } from "./src/client/stdio_command.ts";
+export type { WebSocketConnectOptions } from "./src/client/websocket_connect.ts";
 
 /** MCP SDK transports whose I/O goes through an executor (stdio servers on the host; Streamable HTTP from it). */
-export * from "./src/mcp/mod.ts";
+export { clientOf, type ExecutorSource } from "./src/mcp/executor_source.ts";
+export {
+  DEFAULT_CLOSE_GRACE_MS,
+  type ExecutorStdioServerParams,
+  ExecutorStdioTransport,
+  type ExecutorStdioTransportOptions,
+  MCP_STDIO_ENV_POLICY,
+} from "./src/mcp/executor_stdio_transport.ts";
+export {
+  ExecutorStreamableHttpTransport,
+  type ExecutorStreamableHttpTransportOptions,
+} from "./src/mcp/executor_streamable_http_transport.ts";
+export { createExecutorFetch, type ExecutorFetchOptions } from "./src/mcp/executor_fetch.ts";
+export { McpServerProcessError, McpSessionExpiredError } from "./src/mcp/mcp_transport_errors.ts";
 
 /** `environments.toml` and `CODEX_EXEC_SERVER_URL`, resolved at parse time. */
 export { ConfigError } from "./src/config/config_error.ts";

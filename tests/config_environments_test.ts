@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../src/config/config_error.ts";
-import {
-  type EnvironmentsConfig,
-  MAX_TIMEOUT_MS,
-  parseEnvironmentsToml,
-  rustTrim,
-} from "../src/config/environments_toml.ts";
+import { type EnvironmentsConfig, parseEnvironmentsToml, rustTrim } from "../src/config/environments_toml.ts";
 import { environmentsFromExecServerUrl, loadEnvironments } from "../src/config/load_environments.ts";
+import { MAX_TIMER_MS } from "../src/util/timers.ts";
 
 const HOME = "/home/u/.codex";
 const PATH = `${HOME}/environments.toml`;
@@ -597,8 +593,8 @@ const TIMEOUT_CASES: { value: string; ms: number }[] = [
   { value: "1.5e1", ms: 15_000 },
   { value: "0.0001", ms: 1 }, // a tiny positive timeout stays positive
   { value: "1e-12", ms: 0 }, // below 1 ns, like Duration
-  { value: "100000000", ms: MAX_TIMEOUT_MS }, // clamped to what setTimeout can express
-  { value: "1e19", ms: MAX_TIMEOUT_MS },
+  { value: "100000000", ms: MAX_TIMER_MS }, // clamped to what setTimeout can express
+  { value: "1e19", ms: MAX_TIMER_MS },
 ];
 
 for (const c of TIMEOUT_CASES) {

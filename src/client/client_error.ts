@@ -1,6 +1,6 @@
 /**
  * The one error type of the client library. Its `kind` says what failed; its message is Codex 0.140.0's
- * display string for the same failure (client-and-environments.md §3.7), so logs read the same.
+ * display string for the same failure, so logs read the same.
  *
  * @module
  */

@@ -12,14 +12,13 @@ import { Initialize, type RequestType } from "../protocol/methods.ts";
 import { formatIssue } from "../protocol/schema.ts";
 import { log } from "../util/log.ts";
 import { ExecServerClientError } from "./client_error.ts";
+import { DEFAULT_INITIALIZE_TIMEOUT_MS } from "../config/timeouts.ts";
 import type { Connector, OpenLink } from "./connector.ts";
 import { formatDuration } from "./duration_text.ts";
 import { RpcConnection } from "./rpc_connection.ts";
 
 /** The client name Codex sends for environment connections. */
 export const DEFAULT_CLIENT_NAME = "codex-environment";
-/** Default `initialize` handshake timeout (Codex: 10 s). */
-export const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
 
 /** How a session connects and whether it resumes. */
 export interface SessionOptions {

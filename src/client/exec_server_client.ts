@@ -6,7 +6,7 @@
  * The session under it (handshake, resume, the end) is `client_session.ts`; where notifications go is
  * `notification_routes.ts`.
  *
- * Invariants (design-notes "Client"): process and HTTP-stream routes are registered before the request
+ * Invariants: process and HTTP-stream routes are registered before the request
  * that creates them is sent; every pending call settles exactly once; after a disconnect new calls fail
  * fast, process handles publish `failed` and body streams error.
  *

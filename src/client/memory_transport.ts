@@ -9,6 +9,7 @@ import { DEFAULT_HIGH_WATER_BYTES, type MessageTransport, type TransportHandlers
 
 /** One end of an in-memory pair. */
 class MemoryTransport implements MessageTransport {
+  readonly kind = "memory";
   readonly description: string;
   readonly #readable: ReadableStream<string>;
   readonly #writer: WritableStreamDefaultWriter<string>;

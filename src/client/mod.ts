@@ -7,7 +7,8 @@
  */
 export { ExecServerClientError, type ExecServerClientErrorKind } from "./client_error.ts";
 export { type ExecServerTransportParams } from "./connector.ts";
-export { DEFAULT_CLIENT_NAME, DEFAULT_INITIALIZE_TIMEOUT_MS, type SessionOptions } from "./client_session.ts";
+export { DEFAULT_INITIALIZE_TIMEOUT_MS } from "../config/timeouts.ts";
+export { DEFAULT_CLIENT_NAME, type SessionOptions } from "./client_session.ts";
 export {
   ExecServerClient,
   type ExecServerClientOptions,

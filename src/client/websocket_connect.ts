@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_CONNECT_TIMEOUT_MS } from "../config/timeouts.ts";
 import { WebSocketTransport } from "../rpc/websocket_transport.ts";
 import { ExecServerClientError } from "./client_error.ts";
 import { formatDuration } from "./duration_text.ts";
@@ -18,15 +19,12 @@ export interface WebSocketConnectOptions {
   caCertificates?: string[];
 }
 
-/** Default connect timeout (Codex: 10 s). */
-export const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS = 10_000;
-
 /** Opens `url` and returns a started-later transport over the open socket. */
 export async function connectWebSocketTransport(
   url: string,
   options: WebSocketConnectOptions = {},
 ): Promise<WebSocketTransport> {
-  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_WEBSOCKET_CONNECT_TIMEOUT_MS;
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const failed = (reason: string, cause?: unknown) =>
     new ExecServerClientError("connect", `failed to connect to exec-server websocket \`${url}\`: ${reason}`, {
       cause,

@@ -5,15 +5,14 @@
  * @module
  */
 
-/** Default websocket connect timeout (Codex: 10 s). */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-/** Default `initialize` handshake timeout, both transports (Codex: 10 s). */
-export const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
+import { MAX_TIMER_MS } from "../util/timers.ts";
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_INITIALIZE_TIMEOUT_MS } from "./timeouts.ts";
+
 /**
- * Upper bound for resolved timeouts: the largest delay `setTimeout` honours (~24.8 days). Codex accepts up
- * to ~1.8e19 s; a larger JS delay would overflow and fire immediately, so we clamp instead.
+ * Upper bound for resolved timeouts. Codex accepts up to ~1.8e19 s; a longer JS delay would fire at once,
+ * so we clamp to what `setTimeout` honours.
  */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
+export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
 /** Id of the built-in local environment (reserved as an entry id, exact case). */
 export const LOCAL_ENVIRONMENT_ID = "local";
 /** Longest accepted environment id, in UTF-8 bytes like Codex's `str::len`. */

@@ -36,6 +36,7 @@ import {
 import type { HttpOptions } from "./http_options.ts";
 import { decideRedirect } from "./redirect_policy.ts";
 import { type OutboundRequest, validateHttpRequest } from "./request_validation.ts";
+import { MAX_TIMER_MS } from "../util/timers.ts";
 
 /** What `handle()` produces: the response, plus the hook that starts body frames once it is queued. */
 export interface HttpRequestOutcome {
@@ -61,8 +62,6 @@ export interface HttpRequestHandler {
   readonly activeStreamIds: ReadonlySet<string>;
 }
 
-/** setTimeout's limit; longer deadlines (about 24 days or more) are treated as none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Read size for buffered bodies. */
 const BUFFERED_READ_BYTES = 1024 * 1024;
 
@@ -140,6 +139,7 @@ export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequest
     let timer: ReturnType<typeof setTimeout> | undefined;
     const { timeoutMs } = params;
     if (timeoutMs === 0) controller.abort("timeout");
+    // A deadline setTimeout cannot express (about 24 days or more) is treated as none.
     else if (timeoutMs !== undefined && timeoutMs !== null && timeoutMs <= MAX_TIMER_MS) {
       timer = setTimeout(() => controller.abort("timeout"), timeoutMs);
     }

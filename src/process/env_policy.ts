@@ -1,6 +1,6 @@
 /**
- * Builds a child's environment from `env` and `envPolicy`, exactly as Codex's `populate_env`
- * (wire-protocol.md section 7): no policy means `env` is the whole environment; with a policy the
+ * Builds a child's environment from `env` and `envPolicy`, exactly as Codex's `populate_env`:
+ * no policy means `env` is the whole environment; with a policy the
  * server's own environment is filtered (inherit, default excludes, exclude, set, includeOnly) and `env`
  * is laid over the result unfiltered.
  *

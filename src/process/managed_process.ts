@@ -22,6 +22,7 @@ import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { SpawnedChild } from "./child.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";
+import { MAX_TIMER_MS } from "../util/timers.ts";
 
 /** Tunables for a managed process. */
 export interface ManagedProcessOptions {
@@ -55,9 +56,6 @@ export class AckModeMemory {
  * free room. A pulling client (Codex's shell) reads within milliseconds of the start response.
  */
 const AUTO_ACK_DECISION_MS = 250;
-
-/** The longest delay `setTimeout` honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
 const STDIN_QUEUE_LIMIT = 1024 * 1024;

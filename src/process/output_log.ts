@@ -68,7 +68,7 @@ export class OutputLog {
     return this.#ackMode;
   }
 
-  /** Switches to read acknowledgements (done on the first `process/read` in `auto` mode). */
+  /** Changes which acknowledgements free room (`auto` deciding, or shutdown), evicting what now may go. */
   set ackMode(mode: EffectiveAckMode) {
     this.#ackMode = mode;
     this.#evict();

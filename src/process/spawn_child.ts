@@ -1,6 +1,6 @@
 /**
  * Chooses how a `process/start` runs: pipes (`tty:false`) or a pseudo-terminal (`tty:true`), with the
- * reference's per-mode semantics for program lookup, `arg0` and `SHELL` (wire-protocol.md 6.1).
+ * reference's per-mode semantics for program lookup, `arg0` and `SHELL`.
  *
  * @module
  */

@@ -54,8 +54,6 @@ export interface RequestType<P, R> {
   readonly gate: GateFamily;
   /** For `invalid type: null, expected struct X`; `null` means the method takes no params (unit). */
   readonly paramsTypeName: string | null;
-  /** True for methods that Codex 0.140.0 does not have. */
-  readonly extension: boolean;
 }
 
 /** A notification method. */
@@ -78,9 +76,8 @@ function request<P, R>(
   result: z.ZodMiniType<R>,
   gate: GateFamily,
   paramsTypeName: string | null,
-  extension = false,
 ): RequestType<P, R> {
-  return { kind: "request", method, params, result, gate, paramsTypeName, extension };
+  return { kind: "request", method, params, result, gate, paramsTypeName };
 }
 
 function notification<P>(method: string, params: z.ZodMiniType<P>): NotificationType<P> {
@@ -137,7 +134,6 @@ export const ProcessResize = request(
   EmptyResultSchema,
   "exec",
   "ResizeParams",
-  true,
 );
 export const ProcessCloseStdin = request(
   "process/closeStdin",
@@ -145,7 +141,6 @@ export const ProcessCloseStdin = request(
   ProcessCloseStdinResultSchema,
   "exec",
   "CloseStdinParams",
-  true,
 );
 export const ProcessAck = request(
   "process/ack",
@@ -153,7 +148,6 @@ export const ProcessAck = request(
   EmptyResultSchema,
   "exec",
   "AckParams",
-  true,
 );
 export const EnvironmentInfo = request(
   "environment/info",
@@ -250,10 +244,3 @@ export const REQUESTS = Object.fromEntries(
     HttpRequest,
   ].map((d) => [d.method, d as RequestType<unknown, unknown>]),
 ) as Readonly<Record<string, RequestType<unknown, unknown>>>;
-
-/** Every server-to-client notification, keyed by wire name. */
-export const NOTIFICATIONS = Object.fromEntries(
-  [ProcessOutput, ProcessExited, ProcessClosed, HttpBodyDelta].map((
-    d,
-  ) => [d.method, d as NotificationType<unknown>]),
-) as Readonly<Record<string, NotificationType<unknown>>>;

@@ -19,7 +19,9 @@ export type OutputStream = z.infer<typeof OutputStreamSchema>;
  * written but unconfirmed is lost on a dropped connection, and a slow consumer slows the producer.
  * `notification`: once a `process/output` notification carrying it was written to the socket (or acked).
  * `read`: only once a `process/read` cursor (`afterSeq`) or a `process/ack` has passed it.
- * `auto` (default): `notification` until the first `process/read` for the process, then `read`.
+ * `auto` (default): nothing is evictable until the client shows how it reads: the first `process/read`
+ * makes it `read`; a process that fills its bound with no `process/read` within 250 ms of its start (at
+ * once, if an earlier process of the session was decided so) becomes `notification`.
  */
 export const AckModeSchema = lazySchema(() => z.enum(["auto", "client", "notification", "read"]));
 export type AckMode = z.infer<typeof AckModeSchema>;

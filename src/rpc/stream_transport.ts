@@ -32,6 +32,7 @@ export interface StreamTransportOptions {
 
 /** A {@link MessageTransport} over a readable and a writable byte stream. */
 export class StreamTransport implements MessageTransport {
+  readonly kind = "stdio";
   readonly description: string;
   #readable: ReadableStream<Uint8Array>;
   #writer: WritableStreamDefaultWriter<Uint8Array> | null;

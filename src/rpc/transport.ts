@@ -15,8 +15,13 @@ export interface TransportHandlers {
   onClose(reason: string): void;
 }
 
+/** What carries a transport's messages (error texts name WebSocket messages as such, as Codex does). */
+export type TransportKind = "websocket" | "stdio" | "memory";
+
 /** A bidirectional, message-oriented transport (one JSON-RPC message per frame or line). */
 export interface MessageTransport {
+  /** What carries the messages: WebSocket frames, NDJSON lines over byte streams, or in-process queues. */
+  readonly kind: TransportKind;
   /** Human-readable peer description used in error messages, e.g. `exec-server stdio`. */
   readonly description: string;
   /** Starts reading; messages flow to `handlers` until close. */

@@ -22,6 +22,7 @@ const POLL_MS = 2;
 
 /** A {@link MessageTransport} over an open (or opening) WebSocket. */
 export class WebSocketTransport implements MessageTransport {
+  readonly kind = "websocket";
   readonly description: string;
   #socket: WebSocket;
   #handlers: TransportHandlers | null = null;

@@ -16,11 +16,18 @@ import {
   sniffLeadingId,
 } from "../protocol/envelope.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
-import type { GateFamily } from "../protocol/methods.ts";
+import { type GateFamily, Initialized } from "../protocol/methods.ts";
 import { FairInbox } from "../rpc/fair_inbox.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
+import {
+  decodeRequestParams,
+  type MethodEntry,
+  type MethodTable,
+  type PerConnection,
+  type RequestContext,
+} from "./method_table.ts";
 import type { Session } from "./session.ts";
 
 /** Handshake state of a connection. */
@@ -43,11 +50,9 @@ export class EncodedResult<R> {
 
 /** What the connection needs from the server. */
 export interface ConnectionHost {
-  /** Runs a request whose method exists and whose gate passed; throws RpcError. */
-  dispatch(connection: ServerConnection, request: RequestMessage): Promise<unknown>;
-  /** Looks up a method's gate; `undefined` means unknown method. */
-  gateOf(method: string): GateFamily | undefined;
-  /** The connection closed. */
+  /** Every method this server answers, `initialize` included. */
+  readonly methods: MethodTable;
+  /** The connection closed (after its per-connection state was disposed). */
   onConnectionClosed(connection: ServerConnection): void;
 }
 
@@ -64,6 +69,8 @@ export class ServerConnection {
   /** Inbound messages, handled in time slices so no client's burst stalls the others. */
   readonly #inbox = new FairInbox<string>((text) => this.#onMessage(text));
   readonly #closed = Promise.withResolvers<string>();
+  /** Handlers' per-connection state, disposed in creation order on close. */
+  readonly #perConnection = new Map<PerConnection<unknown>, { value: unknown; dispose(): void }>();
 
   /** Notifications to this connection. */
   readonly notifications: NotificationSink = {
@@ -131,10 +138,8 @@ export class ServerConnection {
   }
 
   #parseError(reason: string): string {
-    const websocket = this.transport.description.startsWith("exec-server websocket");
-    return `failed to parse ${
-      websocket ? "websocket " : ""
-    }JSON-RPC message from ${this.transport.description}: ${reason}`;
+    const websocket = this.transport.kind === "websocket" ? "websocket " : "";
+    return `failed to parse ${websocket}JSON-RPC message from ${this.transport.description}: ${reason}`;
   }
 
   #onMessage(text: string): void {
@@ -149,7 +154,7 @@ export class ServerConnection {
         this.#handleRequest(message);
         return;
       case "notification":
-        if (message.method === "initialized") {
+        if (message.method === Initialized.method) {
           if (this.#state === "initializing") this.#state = "ready";
           else if (this.#state === "new") {
             log.warn(`connection ${this.id}: ignoring 'initialized' sent before 'initialize'`);
@@ -166,11 +171,16 @@ export class ServerConnection {
     }
   }
 
+  /**
+   * The one path of a request: look the method up, decode its params, check the handshake gate, run the
+   * handler, then answer with its result or with the error it threw (an unknown method is answered
+   * synchronously, the rest once the handler settled).
+   */
   async #handleRequest(request: RequestMessage): Promise<void> {
     try {
-      const gate = this.#host.gateOf(request.method);
-      if (gate === undefined) throw RpcError.methodNotFound(request.method);
-      const result = await this.#host.dispatch(this, request);
+      const entry = this.#host.methods.get(request.method);
+      if (entry === undefined) throw RpcError.methodNotFound(request.method);
+      const result = await this.#dispatch(entry, request.params);
       if (result instanceof EncodedResult) {
         this.#sendEncodedResult(request.id, result.parts);
       } else if (result instanceof FollowUp) {
@@ -184,8 +194,24 @@ export class ServerConnection {
     }
   }
 
+  async #dispatch(entry: MethodEntry, rawParams: unknown): Promise<unknown> {
+    const params = decodeRequestParams(entry.descriptor, rawParams);
+    this.#checkGate(entry.descriptor.gate);
+    const ctx: RequestContext = {
+      connection: this,
+      get session(): Session {
+        if (this.connection.session === null) throw RpcError.internal("no session before initialize");
+        return this.connection.session;
+      },
+      signal: this.signal,
+      notifications: this.notifications,
+      perConnection: (state) => this.#stateOf(state),
+    };
+    return await entry.handler(params, ctx);
+  }
+
   /** The `-32600` gate for a method family, checked after params decoded. */
-  checkGate(gate: GateFamily): void {
+  #checkGate(gate: GateFamily): void {
     if (gate === null) return;
     if (this.#state === "new") {
       throw RpcError.invalidRequest(`client must call initialize before using ${gate} methods`);
@@ -193,6 +219,16 @@ export class ServerConnection {
     if (this.#state === "initializing") {
       throw RpcError.invalidRequest(`client must send initialized before using ${gate} methods`);
     }
+  }
+
+  #stateOf<T>(state: PerConnection<T>): T {
+    let entry = this.#perConnection.get(state as PerConnection<unknown>);
+    if (entry === undefined) {
+      const value = state.create();
+      entry = { value, dispose: () => state.dispose(value) };
+      this.#perConnection.set(state as PerConnection<unknown>, entry);
+    }
+    return entry.value as T;
   }
 
   #sendResult(id: RequestId, result: unknown): void {
@@ -225,6 +261,13 @@ export class ServerConnection {
     this.#state = "closed";
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(new RpcError(ErrorCode.TransportClosed, "exec-server transport closed"));
+    }
+    for (const state of this.#perConnection.values()) {
+      try {
+        state.dispose();
+      } catch (error) {
+        log.warn(`connection ${this.id}: disposing per-connection state failed: ${error}`);
+      }
     }
     this.#host.onConnectionClosed(this);
     this.#closed.resolve(reason);

@@ -1,19 +1,18 @@
 /**
- * The runtime-neutral server core: sessions, connections and method dispatch. Transport adapters
+ * The runtime-neutral server core: sessions, connections and the method table. Transport adapters
  * (stdio, WebSocket) hand it a {@link MessageTransport}; it never touches sockets or pipes itself.
  *
  * @module
  */
 import { loginShell } from "../environment/login_shell.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
-import type { RequestMessage } from "../protocol/envelope.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
-import { EnvironmentInfo, type GateFamily, Initialize, type RequestType } from "../protocol/methods.ts";
-import { decodeParams } from "../protocol/schema.ts";
+import { EnvironmentInfo, Initialize } from "../protocol/methods.ts";
+import type { InitializeParams, InitializeResult } from "../protocol/initialize.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
 import { type ConnectionHost, ServerConnection } from "./connection.ts";
-import { MethodTable, type RequestContext } from "./method_table.ts";
+import { MethodTable } from "./method_table.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.ts";
 import { registerProcessMethods } from "./process_methods.ts";
 import { registerHttpMethods } from "./http_methods.ts";
@@ -37,17 +36,17 @@ export class ExecServer implements ConnectionHost {
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<ServerConnection>();
   #shutdown: Promise<void> | null = null;
-  readonly #closeHttp: (connection: ServerConnection) => void;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...DEFAULT_SERVER_OPTIONS, ...options };
+    this.methods.register(Initialize, (params, { connection }) => this.#initialize(connection, params));
     registerProcessMethods(this.methods, {
       resolveCwd: resolveProcessCwd,
       maxSpawnRate: this.options.maxSpawnRate,
     });
     this.methods.register(EnvironmentInfo, () => ({ shell: loginShell() }));
     registerFsMethods(this.methods);
-    this.#closeHttp = registerHttpMethods(this.methods, this.options);
+    registerHttpMethods(this.methods, this.options);
     this.firstClient.then(() => {
       preloadNodeTty();
       hasLibcSpawn(); // opens libc (a few ms) ahead of the first spawn
@@ -81,26 +80,7 @@ export class ExecServer implements ConnectionHost {
     return connection;
   }
 
-  gateOf(method: string): GateFamily | undefined {
-    return this.methods.get(method)?.descriptor.gate ?? (method === Initialize.method ? null : undefined);
-  }
-
-  async dispatch(connection: ServerConnection, request: RequestMessage): Promise<unknown> {
-    if (request.method === Initialize.method) return this.#initialize(connection, request.params);
-    const entry = this.methods.get(request.method)!;
-    const params = decodeRequestParams(entry.descriptor, request.params);
-    connection.checkGate(entry.descriptor.gate);
-    const ctx: RequestContext = {
-      connection,
-      session: connection.session!,
-      signal: connection.signal,
-      notifications: connection.notifications,
-    };
-    return await entry.handler(params, ctx);
-  }
-
-  #initialize(connection: ServerConnection, rawParams: unknown): { sessionId: string } {
-    const params = decodeParams(Initialize.params, rawParams, Initialize.paramsTypeName!);
+  #initialize(connection: ServerConnection, params: InitializeParams): InitializeResult {
     if (connection.state !== "new") {
       throw RpcError.invalidRequest("initialize may only be sent once per connection");
     }
@@ -158,7 +138,6 @@ export class ExecServer implements ConnectionHost {
 
   onConnectionClosed(connection: ServerConnection): void {
     this.#connections.delete(connection);
-    this.#closeHttp(connection);
     connection.session?.detach(connection);
   }
 
@@ -173,15 +152,4 @@ export class ExecServer implements ConnectionHost {
     })();
     return this.#shutdown;
   }
-}
-
-/** Decodes params by the descriptor, including the unit-params rule of `environment/info`. */
-function decodeRequestParams(descriptor: RequestType<unknown, unknown>, params: unknown): unknown {
-  if (descriptor.paramsTypeName !== null) {
-    return decodeParams(descriptor.params, params, descriptor.paramsTypeName);
-  }
-  if (params === undefined || params === null) return null;
-  if (typeof params === "object" && !Array.isArray(params) && Object.keys(params).length === 0) return null;
-  const kind = Array.isArray(params) ? "sequence" : typeof params === "object" ? "map" : typeof params;
-  throw RpcError.invalidParams(`invalid type: ${kind}, expected unit`);
 }

@@ -4,32 +4,20 @@
  *
  * @module
  */
-import { createHttpRequestHandler, type HttpRequestHandler } from "../http/mod.ts";
+import { createHttpRequestHandler } from "../http/mod.ts";
 import { HttpRequest } from "../protocol/methods.ts";
-import { FollowUp, type ServerConnection } from "./connection.ts";
-import type { MethodTable } from "./method_table.ts";
+import { FollowUp } from "./connection.ts";
+import { type MethodTable, PerConnection } from "./method_table.ts";
 import type { ServerOptions } from "./options.ts";
 
-/** Registers `http/request`; returns the hook to call when a connection closes. */
-export function registerHttpMethods(
-  methods: MethodTable,
-  options: ServerOptions,
-): (c: ServerConnection) => void {
-  const handlers = new WeakMap<ServerConnection, HttpRequestHandler>();
-  const handlerFor = (connection: ServerConnection) => {
-    let handler = handlers.get(connection);
-    if (!handler) {
-      handler = createHttpRequestHandler({
-        disabled: options.httpDisabled,
-        allowHosts: options.httpAllowHosts,
-      });
-      handlers.set(connection, handler);
-    }
-    return handler;
-  };
+/** Registers `http/request`. */
+export function registerHttpMethods(methods: MethodTable, options: ServerOptions): void {
+  const handlers = new PerConnection(
+    () => createHttpRequestHandler({ disabled: options.httpDisabled, allowHosts: options.httpAllowHosts }),
+    (handler) => handler.close(),
+  );
   methods.register(HttpRequest, async (params, ctx) => {
-    const { result, afterResponse } = await handlerFor(ctx.connection).handle(params, ctx);
+    const { result, afterResponse } = await ctx.perConnection(handlers).handle(params, ctx);
     return afterResponse ? new FollowUp(result, afterResponse) : result;
   });
-  return (connection) => handlers.get(connection)?.close();
 }

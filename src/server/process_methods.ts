@@ -1,5 +1,6 @@
 /**
- * `process/*` handlers: thin adapters from validated params to the session's process table.
+ * `process/*` handlers: validated params to the session's process table, plus what the server adds
+ * around a start: the per-connection spawn rate limit and the bubblewrap wrapping of a restricted sandbox.
  *
  * @module
  */
@@ -18,8 +19,7 @@ import type { ProcessTable } from "../process/process_table.ts";
 import type { ProcessStartParams } from "../protocol/process.ts";
 import { bwrapArgv, findBwrap, sandboxPlan, trackSandboxedProcess } from "../sandbox/mod.ts";
 import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
-import type { ServerConnection } from "./connection.ts";
-import type { MethodTable } from "./method_table.ts";
+import { type MethodTable, PerConnection } from "./method_table.ts";
 import { SpawnRateLimiter } from "./spawn_rate.ts";
 
 /** Options the process methods need from the server. */
@@ -77,12 +77,10 @@ function sandboxWrapper(
 
 /** Registers every `process/*` method. */
 export function registerProcessMethods(methods: MethodTable, options: ProcessMethodOptions): void {
-  const limiters = new WeakMap<ServerConnection, SpawnRateLimiter>();
+  const spawnRate = new PerConnection(() => new SpawnRateLimiter(options.maxSpawnRate));
   methods
-    .register(ProcessStart, (params, { session, connection }) => {
-      let limiter = limiters.get(connection);
-      if (!limiter) limiters.set(connection, limiter = new SpawnRateLimiter(options.maxSpawnRate));
-      limiter.take();
+    .register(ProcessStart, (params, { session, perConnection }) => {
+      perConnection(spawnRate).take();
       const wrapper = sandboxWrapper(params, options.resolveCwd);
       const process = session.processes.start(params, options.resolveCwd, wrapper);
       // Synchronously after the spawn: its tree may not connect back to this server (peer_check.ts).
