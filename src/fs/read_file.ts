@@ -6,6 +6,7 @@
  * @module
  */
 import type { FsReadFileParams, FsReadFileResult } from "../protocol/fs.ts";
+import { RpcError } from "../protocol/errors.ts";
 import { encodeBase64 } from "../util/base64.ts";
 import { mapOsErrors } from "../protocol/os_error.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
@@ -38,6 +39,8 @@ export async function readFileParts(params: FsReadFileParams): Promise<ReadFileP
     if (small !== null) return { parts: [small] };
   }
   return await mapOsErrors(async () => {
+    // Opening a FIFO would wait for a writer, a device could stream forever: only regular files are read.
+    await requireRegularFile(path);
     using file = await Deno.open(path, { read: true });
     if (params.offset == null && params.length == null) {
       // Size the buffer from the file (small files are the common case); a file that grows is still read to EOF.
@@ -52,6 +55,19 @@ export async function readFileParts(params: FsReadFileParams): Promise<ReadFileP
     const parts = await readBase64(file, limit, (n) => (read = n), Math.max(size - offset, 0));
     return { parts, size, eof: offset + read >= size };
   });
+}
+
+/**
+ * Throws the reference's -32600 ``path `<path>` is not a file`` unless `path` (symlinks followed) is a
+ * regular file; a missing path throws the OS error.
+ */
+export async function requireRegularFile(path: string): Promise<void> {
+  if (!(await Deno.stat(path)).isFile) throw notAFile(path);
+}
+
+/** The reference's error for a directory, FIFO, socket or device where a regular file is needed. */
+export function notAFile(path: string): RpcError {
+  return RpcError.invalidRequest(`path \`${path}\` is not a file`);
 }
 
 /** Regular files up to this size are read synchronously (see {@link readSmallFile}). */
