@@ -11,7 +11,7 @@ import type { FsOpenMode, FsOpenParams, FsReadBlockResult } from "../protocol/fs
 import { errnoOf, errnoToRpcError, mapOsErrors } from "../protocol/os_error.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
 import { base64Error, decodeBase64, encodeBase64 } from "../util/base64.ts";
-import { notAFile } from "./read_file.ts";
+import { notAFile, requireRegularFile } from "./read_file.ts";
 
 /** Open handles per connection. */
 export const FILE_HANDLE_LIMIT = 128;
@@ -29,15 +29,17 @@ const EFBIG = 27;
  */
 export async function openFileForHandle(path: string, mode: FsOpenMode): Promise<Deno.FsFile> {
   return await mapOsErrors(async () => {
-    const existing = await Deno.stat(path).catch((error) => {
-      if (mode === "replace" && error instanceof Deno.errors.NotFound) return null;
-      throw error;
-    });
-    if (existing && !existing.isFile) {
-      if (mode === "replace" && existing.isDirectory) throw errnoToRpcError(21);
+    if (mode === "read") {
+      await requireRegularFile(path);
+    } else {
+      const existing = await Deno.stat(path).catch((error) => {
+        if (error instanceof Deno.errors.NotFound) return null;
+        throw error;
+      });
+      if (existing?.isDirectory) throw errnoToRpcError(21);
       // The reference opens non-blocking: a FIFO nobody reads is ENXIO rather than a wait for a reader.
-      if (mode === "replace" && existing.isFifo) throw errnoToRpcError(6);
-      throw notAFile(path);
+      if (existing?.isFifo) throw errnoToRpcError(6);
+      if (existing && !existing.isFile) throw notAFile(path);
     }
     const file = await Deno.open(
       path,

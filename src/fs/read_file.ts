@@ -62,8 +62,16 @@ export async function readFileParts(params: FsReadFileParams): Promise<ReadFileP
  * regular file; a missing path throws the OS error.
  */
 export async function requireRegularFile(path: string): Promise<void> {
-  if (!(await Deno.stat(path)).isFile) throw notAFile(path);
+  const info = await Deno.stat(path);
+  if (info.isFile) return;
+  // The sandbox masks a denied file with /dev/null on a nodev mount: opening it says "Permission
+  // denied", which is the answer that explains it. /dev/null itself opens (then is not a file).
+  if (info.isCharDevice && info.rdev === DEV_NULL_RDEV) Deno.openSync(path, { read: true }).close();
+  throw notAFile(path);
 }
+
+/** makedev(1, 3): /dev/null. */
+const DEV_NULL_RDEV = 259;
 
 /** The reference's error for a directory, FIFO, socket or device where a regular file is needed. */
 export function notAFile(path: string): RpcError {
