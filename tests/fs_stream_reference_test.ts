@@ -9,6 +9,7 @@ import { bwrapAvailable } from "../src/sandbox/bwrap.ts";
 import type { Json, RpcPeer } from "./support/rpc_peer.ts";
 import { startReferenceStdio } from "./support/reference_stdio.ts";
 import { startStdioServer } from "./support/servers.ts";
+import { withTimeout } from "./support/waiting.ts";
 
 /** One step of a sequence; `w` is the fixture directory of the server under test. */
 type Step =
@@ -40,7 +41,8 @@ async function run(peer: RpcPeer, w: string, steps: Step[]): Promise<Json[]> {
   const record: Json[] = [];
   for (const step of steps) {
     if ("call" in step) {
-      const reply = await peer.request(step.call, step.params(w));
+      // Bounded: a request that never answers (a FIFO read waiting for a writer) fails the test.
+      const reply = await withTimeout(peer.request(step.call, step.params(w)), 20_000, step.call);
       if (reply.error) {
         const message = reply.error.message.replace(/ for field `[^`]*`$/, "");
         const error = step.only === "code" ? { code: reply.error.code } : {
