@@ -41,7 +41,7 @@ Deno.test("fs/readFile follows symlinks and passes `..` to the OS", async () => 
   });
 });
 
-Deno.test("fs/readFile errors: missing is -32004, a directory is -32603, bad paths are -32602/-32600", async () => {
+Deno.test("fs/readFile errors: missing is -32004, a directory is -32600, bad paths are -32602/-32600", async () => {
   await withTempDir(async (dir) => {
     await assertRpcError(
       fs["fs/readFile"]({ path: `${dir}/nope` }),
@@ -50,8 +50,8 @@ Deno.test("fs/readFile errors: missing is -32004, a directory is -32603, bad pat
     );
     await assertRpcError(
       fs["fs/readFile"]({ path: dir }),
-      ErrorCode.InternalError,
-      "Is a directory (os error 21)",
+      ErrorCode.InvalidRequest,
+      `path \`${dir}\` is not a file`,
     );
     await assertRpcError(
       fs["fs/readFile"]({ path: "rel/x" }),

@@ -82,6 +82,17 @@ Deno.test("every method's result matches its protocol result schema", async () =
       await call("fs/readDirectory", { path: dir });
       await call("fs/copy", { sourcePath: file, destinationPath: `${dir}/b.txt`, recursive: false });
       await call("fs/remove", { path: `${dir}/b.txt` });
+      await call("fs/open", { handleId: "w", path: `${dir}/c.txt`, mode: "replace" });
+      await call("fs/writeBlock", { handleId: "w", offset: 0, chunk: textb64("block") });
+      await call("fs/close", { handleId: "w" });
+      await call("fs/open", { handleId: "r", path: `${dir}/c.txt` });
+      await call("fs/readBlock", { handleId: "r", offset: 0, len: 16 });
+      await call("fs/close", { handleId: "r" });
+      await call("fs/walk", {
+        path: dir,
+        options: { maxDepth: 2, maxDirectories: 10, maxEntries: 100, followDirectorySymlinks: false },
+      });
+      await call("fs/watchMissing", { watchId: 1, missing: [`${dir}/not-yet`] });
 
       await call("http/request", {
         method: "GET",

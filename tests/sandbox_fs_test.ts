@@ -128,8 +128,8 @@ Deno.test({
       );
       await assertRpcError(
         fs["fs/readFile"]({ path: ws, sandbox }),
-        ErrorCode.InternalError,
-        "Is a directory (os error 21)",
+        ErrorCode.InvalidRequest,
+        `path \`${ws}\` is not a file`,
       );
     }),
 });

@@ -11,6 +11,8 @@ import { readFile } from "./read_file.ts";
 import { remove } from "./remove.ts";
 import type { FsHandlers } from "./types.ts";
 import { writeFile } from "./write_file.ts";
+import { walk } from "./walk.ts";
+import { probeOpen } from "./file_handles.ts";
 
 /** Direct (unsandboxed) handlers for every `fs/*` method. */
 export const localFsHandlers: FsHandlers = {
@@ -22,4 +24,6 @@ export const localFsHandlers: FsHandlers = {
   "fs/remove": remove,
   "fs/copy": copy,
   "fs/canonicalize": canonicalize,
+  "fs/walk": walk,
+  "fs/open": probeOpen,
 };

@@ -6,6 +6,7 @@
  * @module
  */
 import type { FsReadFileParams, FsReadFileResult } from "../protocol/fs.ts";
+import { RpcError } from "../protocol/errors.ts";
 import { encodeBase64 } from "../util/base64.ts";
 import { mapOsErrors } from "../protocol/os_error.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
@@ -38,6 +39,8 @@ export async function readFileParts(params: FsReadFileParams): Promise<ReadFileP
     if (small !== null) return { parts: [small] };
   }
   return await mapOsErrors(async () => {
+    // Opening a FIFO would wait for a writer, a device could stream forever: only regular files are read.
+    await requireRegularFile(path);
     using file = await Deno.open(path, { read: true });
     if (params.offset == null && params.length == null) {
       // Size the buffer from the file (small files are the common case); a file that grows is still read to EOF.
@@ -52,6 +55,27 @@ export async function readFileParts(params: FsReadFileParams): Promise<ReadFileP
     const parts = await readBase64(file, limit, (n) => (read = n), Math.max(size - offset, 0));
     return { parts, size, eof: offset + read >= size };
   });
+}
+
+/**
+ * Throws the reference's -32600 ``path `<path>` is not a file`` unless `path` (symlinks followed) is a
+ * regular file; a missing path throws the OS error.
+ */
+export async function requireRegularFile(path: string): Promise<void> {
+  const info = await Deno.stat(path);
+  if (info.isFile) return;
+  // The sandbox masks a denied file with /dev/null on a nodev mount: opening it says "Permission
+  // denied", which is the answer that explains it. /dev/null itself opens (then is not a file).
+  if (info.isCharDevice && info.rdev === DEV_NULL_RDEV) Deno.openSync(path, { read: true }).close();
+  throw notAFile(path);
+}
+
+/** makedev(1, 3): /dev/null. */
+const DEV_NULL_RDEV = 259;
+
+/** The reference's error for a directory, FIFO, socket or device where a regular file is needed. */
+export function notAFile(path: string): RpcError {
+  return RpcError.invalidRequest(`path \`${path}\` is not a file`);
 }
 
 /** Regular files up to this size are read synchronously (see {@link readSmallFile}). */

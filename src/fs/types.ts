@@ -8,9 +8,11 @@ import type {
   FsCopy,
   FsCreateDirectory,
   FsGetMetadata,
+  FsOpen,
   FsReadDirectory,
   FsReadFile,
   FsRemove,
+  FsWalk,
   FsWriteFile,
   ParamsOf,
   ResultOf,
@@ -26,6 +28,9 @@ export interface FsDescriptors {
   "fs/remove": typeof FsRemove;
   "fs/copy": typeof FsCopy;
   "fs/canonicalize": typeof FsCanonicalize;
+  "fs/walk": typeof FsWalk;
+  /** Run directly it only probes (see `probeOpen`): the handle itself is the server's. */
+  "fs/open": typeof FsOpen;
 }
 
 /** An `fs/*` wire method name. */
@@ -41,6 +46,8 @@ export const FS_METHODS: readonly FsMethod[] = [
   "fs/remove",
   "fs/copy",
   "fs/canonicalize",
+  "fs/walk",
+  "fs/open",
 ];
 
 /** The handler for one `fs/*` method: validated params in, result out, `RpcError` thrown on failure. */

@@ -1,6 +1,7 @@
 /**
  * `fs/writeFile`: creates or replaces a file from base64. Whole-file writes are atomic (a temp file in
- * the same directory, renamed over the target, keeping an existing file's mode); the extension's ranged
+ * the same directory, renamed over the target, keeping an existing file's mode), except over a file with
+ * other hard links, which is rewritten in place like the reference does; the extension's ranged
  * (`offset`) and `append` writes go in place. Data is decoded and written in pieces.
  *
  * @module
@@ -59,8 +60,11 @@ async function writeWhole(path: string, dataBase64: string): Promise<void> {
   const target = await followLinks(path);
   const existing = await lstatOrNull(target);
   if (existing?.isDirectory) throw errnoToRpcError(21);
-  // Devices, FIFOs and sockets are written in place: renaming over /dev/null would replace it.
-  if (existing && !existing.isFile) return await writeInPlace(target, dataBase64);
+  // Devices, FIFOs and sockets are written in place: renaming over /dev/null would replace it. So is a
+  // file with other hard links: a rename would cut it off from them (the reference writes in place).
+  if (existing && (!existing.isFile || (existing.nlink ?? 1) > 1)) {
+    return await writeInPlace(target, dataBase64);
+  }
 
   const temp = joinPath(dirname(target), `.${basename(target)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   let file: Deno.FsFile;

@@ -10,14 +10,25 @@ import { lazySchema } from "./schema.ts";
 import { EnvironmentInfoResultSchema } from "./environment.ts";
 import {
   FsCanonicalizeResultSchema,
+  FsCloseParamsSchema,
   FsCopyParamsSchema,
   FsCreateDirectoryParamsSchema,
   FsMetadataSchema,
+  FsMissingChangedNotificationSchema,
+  FsOpenParamsSchema,
+  FsOpenResultSchema,
   FsPathParamsSchema,
+  FsReadBlockParamsSchema,
+  FsReadBlockResultSchema,
   FsReadDirectoryResultSchema,
   FsReadFileParamsSchema,
   FsReadFileResultSchema,
   FsRemoveParamsSchema,
+  FsWalkParamsSchema,
+  FsWalkResultSchema,
+  FsWatchMissingParamsSchema,
+  FsWatchMissingResultSchema,
+  FsWriteBlockParamsSchema,
   FsWriteFileParamsSchema,
 } from "./fs.ts";
 import { HttpBodyDeltaNotificationSchema, HttpRequestParamsSchema, HttpRequestResultSchema } from "./http.ts";
@@ -206,6 +217,48 @@ export const FsRemove = request(
   "FsRemoveParams",
 );
 export const FsCopy = request("fs/copy", FsCopyParamsSchema, EmptyResultSchema, "filesystem", "FsCopyParams");
+export const FsOpen = request(
+  "fs/open",
+  FsOpenParamsSchema,
+  FsOpenResultSchema,
+  "filesystem",
+  "WireFsOpenParams",
+);
+export const FsReadBlock = request(
+  "fs/readBlock",
+  FsReadBlockParamsSchema,
+  FsReadBlockResultSchema,
+  "filesystem",
+  "FsReadBlockParams",
+);
+export const FsWriteBlock = request(
+  "fs/writeBlock",
+  FsWriteBlockParamsSchema,
+  EmptyResultSchema,
+  "filesystem",
+  "FsWriteBlockParams",
+);
+export const FsClose = request(
+  "fs/close",
+  FsCloseParamsSchema,
+  EmptyResultSchema,
+  "filesystem",
+  "FsCloseParams",
+);
+export const FsWalk = request(
+  "fs/walk",
+  FsWalkParamsSchema,
+  FsWalkResultSchema,
+  "filesystem",
+  "WireFsWalkParams",
+);
+export const FsWatchMissing = request(
+  "fs/watchMissing",
+  FsWatchMissingParamsSchema,
+  FsWatchMissingResultSchema,
+  "filesystem",
+  "FsWatchMissingParams",
+);
 export const HttpRequest = request(
   "http/request",
   HttpRequestParamsSchema,
@@ -219,6 +272,7 @@ export const ProcessOutput = notification("process/output", ProcessOutputNotific
 export const ProcessExited = notification("process/exited", ProcessExitedNotificationSchema);
 export const ProcessClosed = notification("process/closed", ProcessClosedNotificationSchema);
 export const HttpBodyDelta = notification("http/request/bodyDelta", HttpBodyDeltaNotificationSchema);
+export const FsMissingChanged = notification("fs/missingChanged", FsMissingChangedNotificationSchema);
 
 /** Every request method, keyed by wire name. */
 export const REQUESTS = Object.fromEntries(
@@ -241,6 +295,12 @@ export const REQUESTS = Object.fromEntries(
     FsReadDirectory,
     FsRemove,
     FsCopy,
+    FsOpen,
+    FsReadBlock,
+    FsWriteBlock,
+    FsClose,
+    FsWalk,
+    FsWatchMissing,
     HttpRequest,
   ].map((d) => [d.method, d as RequestType<unknown, unknown>]),
 ) as Readonly<Record<string, RequestType<unknown, unknown>>>;

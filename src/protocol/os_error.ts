@@ -10,6 +10,7 @@ import { ErrorCode, RpcError } from "./errors.ts";
 const STRERROR: Record<number, string> = {
   1: "Operation not permitted",
   2: "No such file or directory",
+  6: "No such device or address",
   7: "Argument list too long",
   8: "Exec format error",
   5: "Input/output error",
@@ -43,6 +44,7 @@ const STRERROR: Record<number, string> = {
 const ERRNO: Record<string, number> = {
   EPERM: 1,
   ENOENT: 2,
+  ENXIO: 6,
   E2BIG: 7,
   ENOEXEC: 8,
   EIO: 5,

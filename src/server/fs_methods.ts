@@ -1,6 +1,7 @@
 /**
  * `fs/*` handlers: each validated request goes to the handler table of fs_handlers.ts, which runs it
- * directly or, for a restricted sandbox, in the bubblewrap-enforced helper.
+ * directly or, for a restricted sandbox, in the bubblewrap-enforced helper; the methods with
+ * per-connection state (handles, watches) are in fs_stream_methods.ts.
  *
  * @module
  */
@@ -13,8 +14,10 @@ import {
   FsReadDirectory,
   FsReadFile,
   FsRemove,
+  FsWalk,
   FsWriteFile,
 } from "../protocol/methods.ts";
+import { registerFsStreamMethods } from "./fs_stream_methods.ts";
 import type { ReadFileParts } from "../fs/read_file.ts";
 import type { FsReadFileResult } from "../protocol/fs.ts";
 import { EncodedResult } from "./connection.ts";
@@ -31,7 +34,9 @@ export function registerFsMethods(methods: MethodTable, options: FsOptions = {})
     .register(FsReadDirectory, (params) => fs["fs/readDirectory"](params))
     .register(FsRemove, (params) => fs["fs/remove"](params))
     .register(FsCopy, (params) => fs["fs/copy"](params))
-    .register(FsCanonicalize, (params) => fs["fs/canonicalize"](params));
+    .register(FsCanonicalize, (params) => fs["fs/canonicalize"](params))
+    .register(FsWalk, (params) => fs["fs/walk"](params));
+  registerFsStreamMethods(methods, fs);
 }
 
 /**
