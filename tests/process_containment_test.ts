@@ -165,3 +165,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test("SIGKILL of the server without cgroups ends the process groups of its children (group keeper)", async () => {
+  const marker = newMarker("contain-groups");
+  const server = await startWebSocketServer(["--terminate-grace", "0.3"], {
+    EXEC_SERVER_CONTAINMENT: "process-group",
+  });
+  try {
+    const peer = await connectWebSocket(server.url!);
+    await peer.handshake();
+    // Background children stay in their parent's group: what a process group can hold.
+    const inGroup = "sleep 1000 & sleep 1000 & echo started; sleep 1000";
+    for (const id of ["a", "b"]) {
+      await peer.call("process/start", {
+        processId: id,
+        argv: ["bash", "-c", inGroup],
+        cwd: "/tmp",
+        env: { PATH, [MARKER_VAR]: marker },
+        tty: false,
+      });
+      await peer.until(() => outputText(peer.processEvents(id)).includes("started"), `${id} started`);
+    }
+    await waitForMarkedCount(marker, (n) => n === 6, "6 processes in 2 groups");
+    server.child.kill("SIGKILL");
+    await server.child.status;
+    await waitForMarkedCount(marker, (n) => n === 0, "the group keeper to end both groups", 5_000);
+    peer.close();
+  } finally {
+    killMarkedProcesses(marker);
+    await server.close();
+  }
+});

@@ -212,7 +212,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   // Idle sockets, child pipes and open files all count against it; a shell's 1024 default is easily reached.
   raiseFdLimit();
   // Set up now, while descriptors are free: the keeper's pipe is opened once, before any client can connect.
-  log.debug(`process trees contained by ${containmentMode()}`);
+  log.info(`process trees contained by ${containmentMode()}`);
   const server = new ExecServer(config.options);
   const target = parseListenUrl(config.listen);
   const stop = Promise.withResolvers<void>();

@@ -42,6 +42,11 @@ export interface SpawnedChild {
   readonly stdioPipes?: ReadonlySet<string>;
   /** The child's own cgroup, holding every descendant, where cgroups v2 can be used (see containment.ts). */
   readonly tree?: ContainedTree;
+  /**
+   * Where there is no cgroup: takes the child's process group off the group keeper's list (see
+   * `group_keeper.ts`). Absent when no keeper runs.
+   */
+  readonly unwatchGroup?: () => void;
   /** Releases OS resources once the child has exited and its output drained. */
   dispose(): void;
 }

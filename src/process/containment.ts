@@ -23,7 +23,8 @@ import {
   removeGroup,
   signalMembers,
 } from "./cgroup.ts";
-import { startKeeper } from "./cgroup_keeper.ts";
+import { startCgroupKeeper } from "./cgroup_keeper.ts";
+import { groupKeeper } from "./group_keeper.ts";
 
 const ENFILE = 23;
 const EMFILE = 24;
@@ -157,7 +158,9 @@ export function treeContainment(): CgroupContainment | null {
 
 /** How trees are contained here: `cgroup` (v2 groups, with or without a keeper) or `process-group`. */
 export function containmentMode(): "cgroup" | "process-group" {
-  return treeContainment() ? "cgroup" : "process-group";
+  if (treeContainment()) return "cgroup";
+  groupKeeper(); // started now, while descriptors are free
+  return "process-group";
 }
 
 function openContainment(): CgroupContainment | null {
@@ -182,9 +185,9 @@ function openContainment(): CgroupContainment | null {
     log.debug(`cgroup containment unavailable: ${(error as Error).message}`);
     return null;
   }
-  let keeper: ReturnType<typeof startKeeper>;
+  let keeper: ReturnType<typeof startCgroupKeeper>;
   try {
-    keeper = startKeeper(serverDir);
+    keeper = startCgroupKeeper(serverDir);
   } catch (error) {
     keeper = { unavailable: (error as Error).message };
   }

@@ -403,11 +403,21 @@ export class ManagedProcess {
   }
 
   /**
-   * Kills whatever of the tree is still alive and frees its cgroup: the end of the entry (eviction, shutdown).
-   * Nothing a process started outlives its entry where cgroups are available.
+   * Kills whatever of the tree is still alive and frees its cgroup (or, without one, kills what is left of
+   * its process group): the end of the entry (eviction, shutdown). Nothing a process started outlives its
+   * entry where cgroups are available.
    */
   release(): Promise<void> {
-    return this.#child.tree?.release() ?? Promise.resolve();
+    if (this.#child.tree) return this.#child.tree.release();
+    if (this.#child.unwatchGroup) {
+      try {
+        Deno.kill(-this.pid, "SIGKILL"); // leftovers of the group; ESRCH when it is empty
+      } catch {
+        // Empty already.
+      }
+      this.#child.unwatchGroup();
+    }
+    return Promise.resolve();
   }
 
   /** Terminates (if running) and resolves once the process is closed. Used by every shutdown path. */

@@ -7,6 +7,7 @@
 import { loginShell } from "../environment/login_shell.ts";
 import type { SpawnedChild } from "./child.ts";
 import { treeContainment } from "./containment.ts";
+import { groupKeeper } from "./group_keeper.ts";
 import { spawnWithPipes } from "./pipe_spawn.ts";
 import { spawnPty } from "./pty.ts";
 import { resolveTtyProgram } from "./tty_program.ts";
@@ -31,11 +32,16 @@ export const DEFAULT_PTY_COLS = 80;
 
 /**
  * Spawns the child for a start request, in a cgroup of its own where the host allows (so that no
- * descendant can escape termination); throws `RpcError(-32603)` with the reference's messages.
+ * descendant can escape termination), else as the leader of a process group the group keeper ends if this
+ * process dies; throws `RpcError(-32603)` with the reference's messages.
  */
 export function spawnChild(spec: ChildSpec): SpawnedChild {
   const containment = treeContainment();
-  if (!containment) return spawnUncontained(spec);
+  if (!containment) {
+    const child = spawnUncontained(spec);
+    const unwatchGroup = groupKeeper()?.watch(child.pid);
+    return unwatchGroup ? { ...child, unwatchGroup } : child;
+  }
   const { value, tree } = containment.spawnInside(() => spawnUncontained(spec));
   return tree ? { ...value, tree } : value;
 }
