@@ -4,7 +4,8 @@
  * Real children (`head -c`), a recording sink that acknowledges on write.
  */
 import assert from "node:assert/strict";
-import { AckModeMemory, ManagedProcess } from "../src/process/managed_process.ts";
+import { AckModeMemory } from "../src/process/ack_mode_memory.ts";
+import { ManagedProcess } from "../src/process/managed_process.ts";
 import { spawnChild } from "../src/process/spawn_child.ts";
 import type { NotificationSink } from "../src/rpc/handler_context.ts";
 import { withTimeout } from "./support/waiting.ts";

@@ -4,95 +4,9 @@
  * exec-server and to ours, both over stdio with `file://` URIs, must give the same results, error
  * codes and messages (ours may add `for field ...`), notifications and effects on disk.
  */
-import assert from "node:assert/strict";
 import { bwrapAvailable } from "../src/sandbox/bwrap.ts";
-import type { Json, RpcPeer } from "./support/rpc_peer.ts";
-import { startReferenceStdio } from "./support/reference_stdio.ts";
-import { startStdioServer } from "./support/servers.ts";
-import { withTimeout } from "./support/waiting.ts";
-
-/** One step of a sequence; `w` is the fixture directory of the server under test. */
-type Step =
-  | { call: string; params: (w: string) => unknown; only?: "ok" | "code" }
-  | { notify: string }
-  | { act: (w: string) => unknown }
-  | { fact: (w: string) => unknown }
-  | { notifications: number };
-
-const u = (w: string, rel = "") => `file://${w}${rel === "" ? "" : "/" + rel}`;
-/**
- * `only: "code"` compares the error code alone, for serde wordings ours does not copy (documented as
- * allowed in codex-0171-methods.md, section K): ``expected u64`` / ``expected string or map`` /
- * ``expected `a` or `b` `` / ``invalid type: number`` where ours says ``expected a number`` /
- * ``expected one of `a`, `b` `` / ``invalid type: integer `5` ``.
- */
-const call = (method: string, params: (w: string) => unknown, only?: "ok" | "code"): Step => ({
-  call: method,
-  params,
-  only,
-});
-const b64 = (text: string) => new TextEncoder().encode(text).toBase64();
-
-function normalize(value: unknown, w: string): Json {
-  return JSON.parse(JSON.stringify(value ?? null).replaceAll(w, "W"));
-}
-
-async function run(peer: RpcPeer, w: string, steps: Step[]): Promise<Json[]> {
-  const record: Json[] = [];
-  for (const step of steps) {
-    if ("call" in step) {
-      // Bounded: a request that never answers (a FIFO read waiting for a writer) fails the test.
-      const reply = await withTimeout(peer.request(step.call, step.params(w)), 20_000, step.call);
-      if (reply.error) {
-        const message = reply.error.message.replace(/ for field `[^`]*`$/, "");
-        const error = step.only === "code" ? { code: reply.error.code } : {
-          code: reply.error.code,
-          message: normalize(message, w),
-        };
-        record.push({ [step.call]: error });
-      } else {
-        record.push({ [step.call]: step.only === "ok" ? "ok" : normalize(reply.result, w) });
-      }
-    } else if ("notify" in step) {
-      peer.notify(step.notify);
-    } else if ("act" in step) {
-      await step.act(w);
-    } else if ("fact" in step) {
-      record.push({ fact: normalize(await step.fact(w), w) });
-    } else {
-      await peer.until(() => peer.notifications.length >= step.notifications, "notifications", 10_000);
-      record.push({ notifications: normalize(peer.notifications.map((n) => [n.method, n.params]), w) });
-    }
-  }
-  return record;
-}
-
-/** Runs `steps` on the reference, then on ours, each with a fresh fixture made by `setup`. */
-async function compare(
-  setup: (w: string) => Promise<void> | void,
-  steps: Step[],
-  options: { handshake?: boolean } = {},
-): Promise<void> {
-  const results: Json[][] = [];
-  for (const which of ["reference", "ours"]) {
-    const w = await Deno.realPath(await Deno.makeTempDir({ prefix: `fs-diff-${which}-` }));
-    const server = which === "reference" ? await startReferenceStdio() : startStdioServer();
-    const peer = server.peer!;
-    try {
-      await setup(w);
-      if (options.handshake !== false) await peer.handshake();
-      results.push(await run(peer, w, steps));
-    } finally {
-      await server.close();
-      await Deno.remove(w, { recursive: true }).catch(() => {});
-    }
-  }
-  const [reference, ours] = results;
-  for (let i = 0; i < reference.length; i++) {
-    assert.deepEqual(ours[i], reference[i], `step ${i}: ours ${JSON.stringify(ours[i])}`);
-  }
-  assert.equal(ours.length, reference.length);
-}
+import { b64, call, compare, type Step, u } from "./support/differential.ts";
+import type { Json } from "./support/rpc_peer.ts";
 
 const read = (w: string, rel: string) => Deno.readTextFile(`${w}/${rel}`).catch((e) => `${e.name}`);
 

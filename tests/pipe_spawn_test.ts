@@ -335,13 +335,11 @@ Deno.test("pipe spawn looks bare names up in the child's PATH, else the server's
   }
 });
 
-Deno.test("pipe spawn runs an executable without #! with /bin/sh, as execvp does", async () => {
+Deno.test("pipe spawn refuses an executable text file without #! (Exec format error), as Codex 0.171 does", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pipe-sh-" });
   try {
     await Deno.writeTextFile(`${dir}/plain`, 'echo "plain $1"\n', { mode: 0o755 });
-    const { stdout, status } = await finish(spawn([`${dir}/plain`, "arg"]));
-    assert.deepEqual(status, { code: 0, signal: null });
-    assert.equal(stdout, "plain arg\n");
+    assertSpawnError(() => spawn([`${dir}/plain`, "arg"]), "Exec format error (os error 8)");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -357,7 +355,7 @@ Deno.test("pipe spawn failures carry Deno.Command's messages", async () => {
       [{ program: "definitely-not-a-program-xyz" }, ENOENT],
       [{ program: "/nonexistent/prog" }, ENOENT],
       [{ program: "true", cwd: "/nonexistent-dir-xyz" }, ENOENT],
-      [{ program: "true", cwd: "/etc/passwd" }, ENOENT],
+      [{ program: "true", cwd: "/etc/passwd" }, "Not a directory (os error 20)"],
       [{ program: "true", cwd: "relative\u0000" }, ENOENT],
       [{ program: "/etc/passwd" }, "Permission denied (os error 13)"],
       [{ program: "/etc/passwd", arg0: "zero" }, "Permission denied (os error 13)"],

@@ -8,6 +8,7 @@ for (const transport of TRANSPORTS) {
     await withPeer(transport, async (peer) => {
       assert.deepEqual(await peer.call("process/start", bashStart("p1", "echo hi; echo err >&2; exit 3")), {
         processId: "p1",
+        sandboxType: "none",
       });
       const events = await peer.waitClosed("p1");
       assert.deepEqual(events.map((e) => e.params.seq), [1, 2, 3, 4]);
@@ -29,10 +30,14 @@ for (const transport of TRANSPORTS) {
       assert.equal(all.closed, true);
       assert.equal(all.failure, null);
       assert.equal(all.chunks.map((c: { chunk: string }) => atob(c.chunk)).join(""), "ab");
-      assert.equal(all.nextSeq, all.chunks.at(-1).seq + 1);
-      // maxBytes never splits chunks but always returns the first one.
+      // Closed, and the page holds the last chunk: nextSeq points past `closed` (as Codex 0.171).
+      assert.equal(all.nextSeq, all.chunks.at(-1).seq + 3);
+      assert.equal(all.sandboxDenied, false);
+      // maxBytes never splits chunks but always returns the first one; a page cut short resumes at its
+      // next chunk, even after close.
       const first = await peer.call("process/read", { processId: "r", maxBytes: 0 });
       assert.equal(first.chunks.length, 1);
+      assert.equal(first.nextSeq, first.chunks[0].seq + 1);
       // Past everything: no chunks, nextSeq is the next unassigned seq.
       const end = await peer.call("process/read", { processId: "r", afterSeq: 100 });
       assert.deepEqual(end.chunks, []);
@@ -173,7 +178,10 @@ for (const transport of TRANSPORTS) {
         (e: ReplyError) => e.code === -32600 && e.message === "process dup already exists",
       );
       // A failed spawn frees the id.
-      assert.deepEqual(await peer.call("process/start", bashStart("e2", "true")), { processId: "e2" });
+      assert.deepEqual(await peer.call("process/start", bashStart("e2", "true")), {
+        processId: "e2",
+        sandboxType: "none",
+      });
       await peer.call("process/terminate", { processId: "dup" });
     });
   });

@@ -58,6 +58,7 @@ Deno.test("every method's result matches its protocol result schema", async () =
         return reply.result;
       };
       await call("environment/info", null);
+      await call("environment/status", null);
 
       await call("process/start", bashStart("pipe", "cat", { pipeStdin: true, ackMode: "read" }));
       await call("process/write", { processId: "pipe", chunk: textb64("hello\n") });

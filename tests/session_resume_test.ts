@@ -183,3 +183,37 @@ Deno.test("a resume that names an unknown session id is -32600 and the connectio
     await rejectsWith(peer.call("initialize", { clientName: "again" }), -32600, /only be sent once/);
   });
 });
+
+Deno.test("a write retried with its writeId after a resume reaches the child once", async () => {
+  await withServer({ sessionTtlMs: 5_000 }, async (server, marker) => {
+    const first = await server.connect();
+    const sessionId = await first.handshake();
+    await first.call(
+      "process/start",
+      bashStart("w", "head -n 2", { pipeStdin: true, marker, ackMode: "read" }),
+    );
+    assert.deepEqual(
+      await first.call("process/write", { processId: "w", chunk: btoa("one\n"), writeId: "id1" }),
+      { status: "accepted" },
+    );
+    await disconnect(server, first, sessionId);
+    const second = await server.connect();
+    assert.equal(await second.handshake(sessionId), sessionId);
+    // The client did not see the first answer: it sends the same write again, then the next one.
+    assert.deepEqual(
+      await second.call("process/write", { processId: "w", chunk: btoa("one\n"), writeId: "id1" }),
+      { status: "accepted" },
+    );
+    await second.call("process/write", { processId: "w", chunk: btoa("two\n"), writeId: "id2" });
+    // Read everything until the child (head, done after two lines) has closed.
+    let text = "";
+    let afterSeq = 0;
+    for (let page = 0; page < 50; page++) {
+      const read = await second.call("process/read", { processId: "w", afterSeq, waitMs: 5_000 });
+      text += read.chunks.map((c: Json) => b64text(c.chunk)).join("");
+      afterSeq = read.nextSeq - 1;
+      if (read.closed) break;
+    }
+    assert.equal(text, "one\ntwo\n");
+  });
+});

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { EnvironmentInfoResult } from "../protocol/environment.ts";
 import { Initialize, type RequestType } from "../protocol/methods.ts";
 import { formatIssue } from "../protocol/schema.ts";
 import { log } from "../util/log.ts";
@@ -50,6 +51,7 @@ interface Handshaken {
   connection: RpcConnection;
   link: OpenLink;
   sessionId: string;
+  environmentInfo: EnvironmentInfoResult | null;
 }
 
 /** One logical session with an exec-server, across resumes. */
@@ -60,6 +62,7 @@ export class ClientSession {
   #connection: RpcConnection | null = null;
   #link: OpenLink | null = null;
   #sessionId = "";
+  #environmentInfo: EnvironmentInfoResult | null = null;
   #dead: ExecServerClientError | null = null;
   #closedByOwner = false;
   #resuming: Promise<void> | null = null;
@@ -81,6 +84,11 @@ export class ClientSession {
     return this.#sessionId;
   }
 
+  /** The `environmentInfo` of the last `initialize` (Codex 0.169+ servers and ours), else null. */
+  get environmentInfo(): EnvironmentInfoResult | null {
+    return this.#environmentInfo;
+  }
+
   /** True once the session is over for good. */
   get isDisconnected(): boolean {
     return this.#dead !== null;
@@ -95,7 +103,18 @@ export class ClientSession {
   async send(descriptor: RequestType<unknown, unknown>, params: unknown): Promise<unknown> {
     if (this.#resuming) await this.#resuming.catch(() => {});
     this.throwIfDead();
-    const raw = await this.#connection!.request(descriptor.method, params ?? null);
+    const connection = this.#connection!;
+    let raw: unknown;
+    try {
+      raw = await connection.request(descriptor.method, params ?? null);
+    } catch (error) {
+      // A write carrying a `writeId` is idempotent: once the session resumed, send it again (a server
+      // that already wrote it answers `accepted` without writing twice).
+      if (!isIdempotent(params) || !isDisconnect(error) || !this.#resuming) throw error;
+      await this.#resuming;
+      this.throwIfDead();
+      raw = await this.#connection!.request(descriptor.method, params ?? null);
+    }
     const parsed = descriptor.result.safeParse(raw);
     if (!parsed.success) {
       throw ExecServerClientError.protocol(
@@ -158,7 +177,12 @@ export class ClientSession {
       const result = Initialize.result.safeParse(raw);
       if (!result.success) throw ExecServerClientError.protocol("invalid initialize result");
       connection.notify("initialized", {});
-      return { connection, link, sessionId: result.data.sessionId };
+      return {
+        connection,
+        link,
+        sessionId: result.data.sessionId,
+        environmentInfo: result.data.environmentInfo ?? null,
+      };
     } catch (error) {
       connection.close(error as ExecServerClientError);
       await link.dispose();
@@ -172,10 +196,11 @@ export class ClientSession {
     }
   }
 
-  #adopt({ connection, link, sessionId }: Handshaken): void {
+  #adopt({ connection, link, sessionId, environmentInfo }: Handshaken): void {
     this.#connection = connection;
     this.#link = link;
     this.#sessionId = sessionId;
+    this.#environmentInfo = environmentInfo;
     if (this.#closedByOwner) {
       connection.close();
       link.dispose();
@@ -215,4 +240,13 @@ export class ClientSession {
     this.#events.onEnded(error);
     this.#disconnected.resolve(error);
   }
+}
+
+function isIdempotent(params: unknown): boolean {
+  return typeof params === "object" && params !== null &&
+    typeof (params as { writeId?: unknown }).writeId === "string";
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof ExecServerClientError && error.kind === "disconnected";
 }

@@ -184,9 +184,16 @@ export class ExecServerClient {
     return this.#session.send(descriptor, params) as Promise<ResultOf<D>>;
   }
 
-  /** `environment/info`: the server's login shell. */
-  environmentInfo(): Promise<EnvironmentInfoResult> {
-    return this.request(EnvironmentInfo, null);
+  /**
+   * The server's environment: its login shell and (Codex 0.169+ servers, and ours) version, home, cwd,
+   * platform and capabilities. Taken from `initialize` when the server sent it there, else asked with
+   * `environment/info` (a 0.140 server, which reports only the shell).
+   */
+  async environmentInfo(): Promise<EnvironmentInfoResult> {
+    const known = this.#session.environmentInfo;
+    if (!known) return this.request(EnvironmentInfo, null);
+    this.#session.throwIfDead(); // like any call: a dead session fails fast
+    return known;
   }
 
   /** `fs/readFile`: the whole file, or `length` bytes from `offset` (extension). */

@@ -158,12 +158,16 @@ export class ProcessHandle {
     return this.#outcome.promise;
   }
 
-  /** Writes bytes (or UTF-8 text) to stdin (or the PTY). */
+  /**
+   * Writes bytes (or UTF-8 text) to stdin (or the PTY). Each write carries a fresh `writeId`, so when the
+   * connection drops mid-write the client resends it after the resume and the bytes arrive once.
+   */
   async write(data: Uint8Array | string): Promise<WriteStatus> {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     const result = await this.#host.request(ProcessWrite, {
       processId: this.processId,
       chunk: encodeBase64(bytes),
+      writeId: crypto.randomUUID(),
     });
     return result.status;
   }

@@ -20,6 +20,9 @@ import type {
 import { SIGNAL_NAMES } from "../protocol/process.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { SpawnedChild } from "./child.ts";
+import { SandboxDenialWatch } from "./sandbox_denial.ts";
+import { WriteIds } from "./write_ids.ts";
+import { AckModeMemory, AUTO_ACK_DECISION_MS } from "./ack_mode_memory.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";
 import { MAX_TIMER_MS } from "../util/timers.ts";
@@ -39,23 +42,9 @@ export interface ManagedProcessOptions {
   ackMemory?: AckModeMemory;
   /** Overrides {@link AUTO_ACK_DECISION_MS} (tests). */
   autoAckDecisionMs?: number;
+  /** The process runs under a restricted sandbox: its output is watched for denials (`sandboxDenied`). */
+  sandboxed?: boolean;
 }
-
-/**
- * How a client consumed output so far, shared by the processes of one session. A client that let an
- * `auto` process fill its bound without ever calling `process/read` consumes notifications: later
- * processes count written notifications as acknowledged at once instead of waiting for the decision
- * clock. Any `process/read` (Codex's shell pages with it) switches the memory back to reads.
- */
-export class AckModeMemory {
-  learned: "notification" | "read" | null = null;
-}
-
-/**
- * How long after start `auto` ack mode waits for a first `process/read` before written notifications may
- * free room. A pulling client (Codex's shell) reads within milliseconds of the start response.
- */
-const AUTO_ACK_DECISION_MS = 250;
 
 /** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
 const STDIN_QUEUE_LIMIT = 1024 * 1024;
@@ -91,6 +80,8 @@ export class ManagedProcess {
   #stdinChain: Promise<void> = Promise.resolve();
   #stdinQueued = 0;
   #onClosed: (process: ManagedProcess) => void;
+  readonly #denial: SandboxDenialWatch | null;
+  readonly #writeIds = new WriteIds();
 
   constructor(
     id: string,
@@ -119,11 +110,17 @@ export class ManagedProcess {
       options.retainBytes,
       options.ackMode === "auto" ? "undecided" : options.ackMode === "client" ? "read" : options.ackMode,
     );
+    this.#denial = options.sandboxed ? new SandboxDenialWatch() : null;
     this.#openStreams = child.outputs.length;
     this.#stdinState = child.writeStdin ? "open" : "none";
     for (const output of child.outputs) this.#pump(output.name, output.stream);
     if (this.#openStreams === 0) this.#streamsDone.resolve();
     this.#watchExit();
+  }
+
+  /** Whether the sandbox likely refused what the exited process tried (false while it runs). */
+  get sandboxDenied(): boolean {
+    return this.#denial !== null && this.#exitCode !== null && this.#denial.deniedAt(this.#exitCode);
   }
 
   get exited(): boolean {
@@ -200,6 +197,7 @@ export class ManagedProcess {
 
   #recordOutput(stream: OutputStream, bytes: Uint8Array): void {
     const seq = this.#nextSeq++;
+    this.#denial?.observe(bytes);
     const chunk = bytes.toBase64();
     this.#log.append({ seq, stream, chunk, size: bytes.length });
     // Built by template and sent in parts: base64 needs no JSON escaping, and the chunk is never copied
@@ -229,7 +227,12 @@ export class ManagedProcess {
     this.#exited = true;
     this.#exitCode = status.code;
     const seq = this.#nextSeq++;
-    this.#sink.notify("process/exited", { processId: this.id, seq, exitCode: status.code });
+    this.#sink.notify("process/exited", {
+      processId: this.id,
+      seq,
+      exitCode: status.code,
+      sandboxDenied: this.sandboxDenied,
+    });
     this.#wake();
     this.#maybeClose();
   }
@@ -274,14 +277,18 @@ export class ManagedProcess {
     }
     const page = this.#log.page(afterSeq, maxBytes);
     const last = page.chunks.at(-1);
+    // Once closed and the page holds the last chunk, nothing is left to read: point past `closed`, as
+    // Codex 0.171 does. A page cut short by `maxBytes` still resumes at its next chunk.
+    const complete = last === undefined || !this.#log.hasChunksAfter(last.seq);
     return {
       chunks: page.chunks.map(({ seq, stream, chunk }) => ({ seq, stream, chunk })),
-      nextSeq: last ? last.seq + 1 : this.#nextSeq,
+      nextSeq: this.#closed && complete ? this.#nextSeq : last ? last.seq + 1 : this.#nextSeq,
       exited: this.#exited,
       exitCode: this.#exitCode,
       closed: this.#closed,
       failure: null,
       droppedBytes: page.droppedBytes,
+      sandboxDenied: this.sandboxDenied,
     };
   }
 
@@ -319,11 +326,16 @@ export class ManagedProcess {
     this.#log.acknowledgeRead(Math.min(seq, this.#nextSeq - 1));
   }
 
-  /** `process/write`: queues bytes for stdin (ordered), waiting only when too much is queued. */
-  async write(data: Uint8Array): Promise<WriteStatus> {
+  /**
+   * `process/write`: queues bytes for stdin (ordered), waiting only when too much is queued. A `writeId`
+   * already written on this process is answered `accepted` and not written again (a client's retry).
+   */
+  async write(data: Uint8Array, writeId?: string): Promise<WriteStatus> {
+    if (writeId !== undefined && this.#writeIds.has(writeId)) return "accepted";
     if (this.#stdinState === "none") return "stdinClosed";
     if (this.#termination !== null) throw RpcError.internal("failed to write to process stdin");
     if (this.#stdinState === "closed") return "stdinClosed";
+    if (writeId !== undefined) this.#writeIds.remember(writeId);
     if (data.length === 0) return "accepted";
     const write = this.#child.writeStdin!;
     this.#stdinQueued += data.length;

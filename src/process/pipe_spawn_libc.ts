@@ -19,13 +19,11 @@ import { resolveProgram } from "./program_lookup.ts";
 import { spawnError } from "./spawn_error.ts";
 
 const ENOENT = 2;
-const ENOEXEC = 8;
+const ENOTDIR = 20;
 const EINVAL = 22;
 
 /** Output buffered in a stream before we stop reading its pipe. */
 const OUTPUT_HIGH_WATER_MARK = 64 * 1024;
-/** What glibc's `execvp` falls back to for an executable that is not a binary nor a `#!` script. */
-const BOURNE_SHELL = "/bin/sh";
 
 /** Spawns with `posix_spawn`; throws `RpcError(-32603)` with the OS text on failure. */
 export function spawnLibc(options: PipeSpawnOptions): SpawnedChild {
@@ -68,19 +66,9 @@ export function spawnLibc(options: PipeSpawnOptions): SpawnedChild {
       { dup: stdoutPipe.theirs },
       { dup: stderrPipe.theirs },
     ];
-    try {
-      pid = spawnSession({ path, argv, envp, cwd, stdio });
-    } catch (error) {
-      if (!(error instanceof LibcError && error.errno === ENOEXEC)) throw error;
-      // Neither a binary nor a `#!` script: run it with the shell, as execvp (and so Deno.Command) does.
-      pid = spawnSession({
-        path: BOURNE_SHELL,
-        argv: [BOURNE_SHELL, path, ...options.args],
-        envp,
-        cwd,
-        stdio,
-      });
-    }
+    // A file that is neither a binary nor a `#!` script fails with ENOEXEC, as in Codex 0.171: running
+    // it with /bin/sh (what execvp does) would execute a text file nobody marked as a script.
+    pid = spawnSession({ path, argv, envp, cwd, stdio });
   } catch (error) {
     for (const fd of opened) closeFd(fd);
     pipeBudget.give(enlarged);
@@ -118,18 +106,20 @@ export function spawnLibc(options: PipeSpawnOptions): SpawnedChild {
 /** Maps a failure of the spawn to Deno.Command's message for it. */
 function spawnFailure(error: unknown, cwd: string): RpcError {
   if (error instanceof RpcError) return error;
-  // Deno.Command reports a cwd that is not a directory as "No such cwd" (ENOENT), whatever chdir said.
-  if (!isDirectory(cwd)) return spawnError(ENOENT, error);
+  // A missing cwd is ENOENT, a cwd that is something else ENOTDIR (Codex 0.171's texts).
+  const cwdKind = pathKind(cwd);
+  if (cwdKind === "missing") return spawnError(ENOENT, error);
+  if (cwdKind === "other") return spawnError(ENOTDIR, error);
   if (error instanceof NulByteError) return spawnError(EINVAL, error);
   if (error instanceof LibcError) return spawnError(error.errno, error);
   return RpcError.internal(error instanceof Error ? error.message : String(error), error);
 }
 
-function isDirectory(path: string): boolean {
+function pathKind(path: string): "directory" | "other" | "missing" {
   try {
-    return Deno.statSync(path).isDirectory;
+    return Deno.statSync(path).isDirectory ? "directory" : "other";
   } catch {
-    return false;
+    return "missing";
   }
 }
 

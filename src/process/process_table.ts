@@ -8,7 +8,8 @@ import { RpcError } from "../protocol/errors.ts";
 import type { ProcessStartParams } from "../protocol/process.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import { buildChildEnv } from "./env_policy.ts";
-import { AckModeMemory, ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
+import { AckModeMemory } from "./ack_mode_memory.ts";
+import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
 import { spawnChild } from "./spawn_child.ts";
 
 /** Limits and timings for a table. */
@@ -65,6 +66,7 @@ export class ProcessTable {
       tty: params.tty,
       sink: this.#sink,
       onClosed: (p) => this.#scheduleEviction(p),
+      sandboxed: wrapper !== undefined,
     });
     this.#processes.set(id, process);
     return process;

@@ -9,6 +9,7 @@ import type { SpawnedChild } from "./child.ts";
 import { treeContainment } from "./containment.ts";
 import { groupKeeper } from "./group_keeper.ts";
 import { spawnWithPipes } from "./pipe_spawn.ts";
+import { withSpawnKind } from "./spawn_error.ts";
 import { spawnPty } from "./pty.ts";
 import { resolveTtyProgram } from "./tty_program.ts";
 
@@ -36,6 +37,14 @@ export const DEFAULT_PTY_COLS = 80;
  * process dies; throws `RpcError(-32603)` with the reference's messages.
  */
 export function spawnChild(spec: ChildSpec): SpawnedChild {
+  try {
+    return spawnContained(spec);
+  } catch (error) {
+    throw withSpawnKind(error);
+  }
+}
+
+function spawnContained(spec: ChildSpec): SpawnedChild {
   const containment = treeContainment();
   if (!containment) {
     const child = spawnUncontained(spec);

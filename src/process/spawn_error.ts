@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RpcError } from "../protocol/errors.ts";
+import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { errnoOf, osErrorMessage } from "../protocol/os_error.ts";
 
 const ENOENT = 2;
@@ -22,6 +22,18 @@ export function spawnErrorMessage(error: unknown): string {
   if (error instanceof Deno.errors.PermissionDenied) return osErrorMessage(EACCES);
   if (/Not a directory/.test(message)) return osErrorMessage(ENOTDIR);
   return message;
+}
+
+/**
+ * Codex 0.171's `data.kind` for a failed spawn: `spawnNotFound` when the program or the cwd does not
+ * exist, `spawnFailed` otherwise. Clients tell "command not found" from other failures by it.
+ */
+export function withSpawnKind(error: unknown): unknown {
+  if (!(error instanceof RpcError) || error.code !== ErrorCode.InternalError || error.data !== undefined) {
+    return error;
+  }
+  const kind = error.message.startsWith(osErrorMessage(ENOENT)) ? "spawnNotFound" : "spawnFailed";
+  return new RpcError(error.code, error.message, { data: { kind }, cause: error.cause });
 }
 
 /** An `RpcError` with Rust's io::Error text for `errno`, as Deno.Command's spawn errors read. */

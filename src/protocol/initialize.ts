@@ -1,5 +1,6 @@
 /** `initialize` and `initialized`: the per-connection handshake. @module */
 import * as z from "zod/mini";
+import { EnvironmentInfoResultSchema } from "./environment.ts";
 import { lazySchema, optional } from "./schema.ts";
 
 /** Params of `initialize`. A `resumeSessionId` re-attaches a detached session. */
@@ -11,6 +12,11 @@ export const InitializeParamsSchema = lazySchema(() =>
 );
 export type InitializeParams = z.infer<typeof InitializeParamsSchema>;
 
-/** Result of `initialize`: the (new or resumed) session id, a UUID v4. */
-export const InitializeResultSchema = lazySchema(() => z.object({ sessionId: z.string() }));
+/**
+ * Result of `initialize`: the (new or resumed) session id, a UUID v4, and (Codex 0.169+, and ours) the
+ * executor's `environmentInfo`, the same object `environment/info` returns.
+ */
+export const InitializeResultSchema = lazySchema(() =>
+  z.object({ sessionId: z.string(), environmentInfo: z.optional(EnvironmentInfoResultSchema) })
+);
 export type InitializeResult = z.infer<typeof InitializeResultSchema>;

@@ -7,7 +7,7 @@
  */
 import * as z from "zod/mini";
 import { lazySchema } from "./schema.ts";
-import { EnvironmentInfoResultSchema } from "./environment.ts";
+import { EnvironmentInfoResultSchema, EnvironmentStatusResultSchema } from "./environment.ts";
 import {
   FsCanonicalizeResultSchema,
   FsCloseParamsSchema,
@@ -54,7 +54,7 @@ import {
 } from "./process.ts";
 
 /** The handshake gate family named in `-32600` gate errors; `null` for `initialize` itself. */
-export type GateFamily = "exec" | "filesystem" | "http" | "environment info" | null;
+export type GateFamily = "exec" | "filesystem" | "http" | "environment info" | "environment status" | null;
 
 /** A request method: name, schemas, gate, and the struct name used in null-params errors. */
 export interface RequestType<P, R> {
@@ -165,6 +165,13 @@ export const EnvironmentInfo = request(
   UnitParams,
   EnvironmentInfoResultSchema,
   "environment info",
+  null,
+);
+export const EnvironmentStatus = request(
+  "environment/status",
+  UnitParams,
+  EnvironmentStatusResultSchema,
+  "environment status",
   null,
 );
 export const FsReadFile = request(
@@ -287,6 +294,7 @@ export const REQUESTS = Object.fromEntries(
     ProcessCloseStdin,
     ProcessAck,
     EnvironmentInfo,
+    EnvironmentStatus,
     FsReadFile,
     FsWriteFile,
     FsCreateDirectory,

@@ -26,6 +26,25 @@ export type OutputStream = z.infer<typeof OutputStreamSchema>;
 export const AckModeSchema = lazySchema(() => z.enum(["auto", "client", "notification", "read"]));
 export type AckMode = z.infer<typeof AckModeSchema>;
 
+/** A UUID as the `uuid` crate parses it: hyphenated or simple, optionally `urn:uuid:` or braces. */
+function isUuid(text: string): boolean {
+  const bare = text.replace(/^urn:uuid:/i, "").replace(/^\{(.*)\}$/, "$1");
+  return /^[0-9a-fA-F]{32}$/.test(bare) ||
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(bare);
+}
+
+/** Codex 0.171: which turn and tool call started a process (for logs); `threadId` must be a UUID. */
+export const ProcessMetadataSchema = lazySchema(() =>
+  z.object({
+    threadId: optional(z.string().check(z.refine(isUuid, { message: "invalid character: expected a UUID" }))),
+    toolCallId: optional(z.string()),
+  })
+);
+export type ProcessMetadata = z.infer<typeof ProcessMetadataSchema>;
+
+/** How a start was sandboxed (Codex's names): `linuxSeccomp` whenever a sandbox context was given. */
+export const SandboxTypeSchema = lazySchema(() => z.string());
+
 export const ProcessStartParamsSchema = lazySchema(() =>
   z.object({
     processId: z.string(),
@@ -45,10 +64,26 @@ export const ProcessStartParamsSchema = lazySchema(() =>
     cols: optional(z.int().check(z.gte(1), z.lte(65535))),
     /** Extension: see {@link AckModeSchema}. */
     ackMode: optional(AckModeSchema),
+    /** Codex 0.171: validated, then only logged. */
+    metadata: optional(ProcessMetadataSchema),
+    /**
+     * Codex 0.171's managed network proxy: not implemented here (`networkProxyLaunch` is not advertised),
+     * so a client does not ask for it; the fields are validated and otherwise ignored.
+     */
+    enforceManagedNetwork: optional(z.boolean()),
+    managedNetwork: optional(z.unknown()),
+    networkProxy: optional(z.unknown()),
+    shellSnapshot: optional(z.unknown()),
   })
 );
 export type ProcessStartParams = z.infer<typeof ProcessStartParamsSchema>;
-export const ProcessStartResultSchema = lazySchema(() => z.object({ processId: z.string() }));
+export const ProcessStartResultSchema = lazySchema(() =>
+  z.object({
+    processId: z.string(),
+    /** Codex 0.169+: `none`, or `linuxSeccomp` when the start carried a sandbox context. */
+    sandboxType: z.optional(SandboxTypeSchema),
+  })
+);
 export type ProcessStartResult = z.infer<typeof ProcessStartResultSchema>;
 
 export const ProcessReadParamsSchema = lazySchema(() =>
@@ -77,6 +112,8 @@ export const ProcessReadResultSchema = lazySchema(() =>
     failure: z.nullable(z.string()),
     /** Extension: bytes with seq > afterSeq that were evicted and are not in `chunks` (0 when nothing was lost). */
     droppedBytes: z.optional(u64),
+    /** Codex 0.169+: the sandbox (by its failure's words) refused something the process tried. */
+    sandboxDenied: z.optional(z.boolean()),
   })
 );
 export type ProcessReadResult = z.infer<typeof ProcessReadResultSchema>;
@@ -85,8 +122,12 @@ export const ProcessWriteParamsSchema = lazySchema(() =>
   z.object({
     processId: z.string(),
     chunk: z.string(),
-    /** Newer Codex: idempotency key; accepted and ignored. */
-    writeId: optional(z.string()),
+    /**
+     * Codex 0.169+: a per-process deduplication key. A `writeId` seen before on this process is answered
+     * `accepted` and not written again, so a client may retry after a dropped connection. Optional here
+     * (0.140 clients send none); when given it must be a non-empty string.
+     */
+    writeId: z.optional(z.string().check(z.minLength(1, "writeId must not be empty"))),
   })
 );
 export type ProcessWriteParams = z.infer<typeof ProcessWriteParamsSchema>;
@@ -162,7 +203,13 @@ export type ProcessOutputNotification = z.infer<typeof ProcessOutputNotification
 
 /** `process/exited` notification. */
 export const ProcessExitedNotificationSchema = lazySchema(() =>
-  z.object({ processId: z.string(), seq: u64, exitCode: i32 })
+  z.object({
+    processId: z.string(),
+    seq: u64,
+    exitCode: i32,
+    /** Codex 0.169+ (which drops an exited notification without it): see `ProcessReadResult`. */
+    sandboxDenied: z.optional(z.boolean()),
+  })
 );
 export type ProcessExitedNotification = z.infer<typeof ProcessExitedNotificationSchema>;
 

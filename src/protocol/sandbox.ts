@@ -26,7 +26,12 @@ export type SandboxAccess = z.infer<typeof SandboxAccessSchema>;
 
 /** One filesystem permission entry. */
 export const SandboxEntrySchema = lazySchema(() =>
-  z.object({ path: SandboxPathSchema, access: SandboxAccessSchema })
+  z.object({
+    path: SandboxPathSchema,
+    access: SandboxAccessSchema,
+    /** Codex 0.171: `skip` (the only value) leaves out an entry whose path does not exist; so do we always. */
+    missing_path_behavior: z.nullish(z.enum(["skip"])),
+  })
 );
 export type SandboxEntry = z.infer<typeof SandboxEntrySchema>;
 
@@ -86,6 +91,16 @@ export const SandboxContextSchema = lazySchema(() =>
     cwd: z.nullish(z.string()),
     windowsSandboxPrivateDesktop: z.nullish(z.boolean()),
     useLegacyLandlock: z.nullish(z.boolean()),
+    /** Codex 0.169+: every workspace root (`--add-dir` adds some); `project_roots` expands to each. */
+    workspaceRoots: z.nullish(z.array(z.string())),
+    /** Codex 0.169+: the policy's own cwd and roots; its roots win over `workspaceRoots`. */
+    policyContext: z.nullish(
+      z.object({ cwd: z.nullish(z.string()), workspaceRoots: z.nullish(z.array(z.string())) }),
+    ),
+    /** Codex 0.171: `$HOME` as the executor reported it (accepted; entries name paths explicitly). */
+    userHomeDir: z.nullish(z.string()),
+    /** Codex 0.171 (Windows only): accepted and ignored. */
+    windowsSandboxProxySettingsMode: z.nullish(z.string()),
   })
 );
 export type SandboxContext = z.infer<typeof SandboxContextSchema>;

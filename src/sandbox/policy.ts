@@ -88,7 +88,8 @@ export function sandboxPlan(context: SandboxContext | null | undefined): Sandbox
     }
   }
 
-  const raw = entries.flatMap((entry) => resolveEntry(entry, cwd));
+  const roots = projectRoots(context, cwd);
+  const raw = entries.flatMap((entry) => resolveEntry(entry, cwd, roots));
   return { kind: "enforced", ...buildMounts(raw, globDepth), network, cwd };
 }
 
@@ -104,7 +105,17 @@ function accessOf(entry: SandboxEntry): MountAccess {
   return entry.access === "none" ? "deny" : entry.access;
 }
 
-function resolveEntry(entry: SandboxEntry, cwd: string | null): RawEntry[] {
+/**
+ * What `project_roots` means: the policy's workspace roots, else the context's, else the cwd (Codex 0.140
+ * sends no roots). Null when there is nothing to expand to.
+ */
+function projectRoots(context: SandboxContext, cwd: string | null): string[] | null {
+  const listed = context.policyContext?.workspaceRoots ?? context.workspaceRoots;
+  if (listed && listed.length > 0) return listed.map((root) => parseAbsolutePath(root));
+  return cwd === null ? null : [cwd];
+}
+
+function resolveEntry(entry: SandboxEntry, cwd: string | null, roots: string[] | null): RawEntry[] {
   const access = accessOf(entry);
   const relative = (path: string): string => {
     if (path.startsWith("/")) return path;
@@ -122,9 +133,10 @@ function resolveEntry(entry: SandboxEntry, cwd: string | null): RawEntry[] {
       return MINIMAL_PATHS.map((path) => ({ path, access }));
     case "project_roots":
     case "current_working_directory": {
-      if (cwd === null) throw new RpcError(ErrorCode.InvalidRequest, DYNAMIC_NEEDS_CWD);
+      const bases = value.kind === "project_roots" ? roots : cwd === null ? null : [cwd];
+      if (bases === null) throw new RpcError(ErrorCode.InvalidRequest, DYNAMIC_NEEDS_CWD);
       const sub = typeof value.subpath === "string" ? value.subpath : "";
-      return [{ path: sub.startsWith("/") ? sub : joinPath(cwd, sub), access }];
+      return bases.map((base) => ({ path: sub.startsWith("/") ? sub : joinPath(base, sub), access }));
     }
     case "tmpdir": {
       const tmp = Deno.env.get("TMPDIR");

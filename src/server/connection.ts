@@ -157,7 +157,9 @@ export class ServerConnection {
         if (message.method === Initialized.method) {
           if (this.#state === "initializing") this.#state = "ready";
           else if (this.#state === "new") {
-            log.warn(`connection ${this.id}: ignoring 'initialized' sent before 'initialize'`);
+            // As Codex 0.171 does: a client that gets the handshake wrong is not served further.
+            log.warn(`connection ${this.id}: 'initialized' sent before 'initialize'; closing`);
+            this.close("initialized sent before initialize");
           }
         } else {
           log.info(`connection ${this.id}: ignoring unknown notification '${message.method}'`);

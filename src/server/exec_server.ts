@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { loginShell } from "../environment/login_shell.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
-import { EnvironmentInfo, Initialize } from "../protocol/methods.ts";
+import { EnvironmentInfo, EnvironmentStatus, Initialize } from "../protocol/methods.ts";
 import type { InitializeParams, InitializeResult } from "../protocol/initialize.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log } from "../util/log.ts";
 import { type ConnectionHost, ServerConnection } from "./connection.ts";
+import { environmentInfo } from "./environment_info.ts";
 import { MethodTable } from "./method_table.ts";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.ts";
 import { registerProcessMethods } from "./process_methods.ts";
@@ -44,7 +44,8 @@ export class ExecServer implements ConnectionHost {
       resolveCwd: resolveProcessCwd,
       maxSpawnRate: this.options.maxSpawnRate,
     });
-    this.methods.register(EnvironmentInfo, () => ({ shell: loginShell() }));
+    this.methods.register(EnvironmentInfo, () => environmentInfo());
+    this.methods.register(EnvironmentStatus, () => ({ status: "ready" }));
     registerFsMethods(this.methods);
     registerHttpMethods(this.methods, this.options);
     this.firstClient.then(() => {
@@ -80,7 +81,7 @@ export class ExecServer implements ConnectionHost {
     return connection;
   }
 
-  #initialize(connection: ServerConnection, params: InitializeParams): InitializeResult {
+  async #initialize(connection: ServerConnection, params: InitializeParams): Promise<InitializeResult> {
     if (connection.state !== "new") {
       throw RpcError.invalidRequest("initialize may only be sent once per connection");
     }
@@ -94,7 +95,7 @@ export class ExecServer implements ConnectionHost {
       // Once this reply is on its way: not on the cold start path, usually done before the first start.
       setTimeout(() => this.#firstClient.resolve(), 0);
     }
-    return { sessionId: session.id };
+    return { sessionId: session.id, environmentInfo: await environmentInfo() };
   }
 
   readonly #firstClient = Object.assign(Promise.withResolvers<void>(), { settled: false });

@@ -85,7 +85,8 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       const process = session.processes.start(params, options.resolveCwd, wrapper);
       // Synchronously after the spawn: its tree may not connect back to this server (peer_check.ts).
       if (wrapper) trackSandboxedProcess(process.pid);
-      return { processId: params.processId };
+      // Codex's name for any start that carried a sandbox context (ours is bubblewrap, where restricted).
+      return { processId: params.processId, sandboxType: params.sandbox != null ? "linuxSeccomp" : "none" };
     })
     .register(
       ProcessRead,
@@ -101,7 +102,7 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       const bytes = decodeParamBase64(params.chunk);
       const process = session.processes.get(params.processId);
       if (!process) return { status: "unknownProcess" } as const;
-      return { status: await process.write(bytes) };
+      return { status: await process.write(bytes, params.writeId) };
     })
     .register(ProcessSignal, (params, { session }) => {
       session.processes.get(params.processId)?.signal(params.signal);

@@ -22,7 +22,7 @@ export type Json = any;
 export interface Reply {
   id: unknown;
   result?: Json;
-  error?: { code: number; message: string };
+  error?: { code: number; message: string; data?: Json };
 }
 
 /** Error thrown by {@link RpcPeer.call} for an error reply. */
