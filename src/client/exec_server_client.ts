@@ -189,11 +189,15 @@ export class ExecServerClient {
    * platform and capabilities. Taken from `initialize` when the server sent it there, else asked with
    * `environment/info` (a 0.140 server, which reports only the shell).
    */
-  async environmentInfo(): Promise<EnvironmentInfoResult> {
+  environmentInfo(): Promise<EnvironmentInfoResult> {
     const known = this.#session.environmentInfo;
     if (!known) return this.request(EnvironmentInfo, null);
-    this.#session.throwIfDead(); // like any call: a dead session fails fast
-    return known;
+    try {
+      this.#session.throwIfDead(); // like any call: a dead session fails fast
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve(known);
   }
 
   /** `fs/readFile`: the whole file, or `length` bytes from `offset` (extension). */
