@@ -16,7 +16,7 @@
  * @module
  */
 import { RpcError } from "../protocol/errors.ts";
-import type { HttpRequestParams, HttpRequestResult } from "../protocol/http.ts";
+import type { HttpRedirectPolicy, HttpRequestParams, HttpRequestResult } from "../protocol/http.ts";
 import type { HandlerContext } from "../rpc/handler_context.ts";
 import { compileAllowHosts, type HostPolicy } from "./allow_hosts.ts";
 import type { BodyReader } from "./body_reader.ts";
@@ -73,10 +73,14 @@ function checkHost(policy: HostPolicy, url: URL): void {
   if (!policy(url)) throw hostNotAllowedError(hostLabel(url));
 }
 
-/** Sends `request`, following redirects; every hop is checked against the allow-list. */
+/**
+ * Sends `request`; with `redirects` `follow`, follows redirects, every hop checked against the allow-list.
+ * With `stop` the first response, a 3xx included, is the answer.
+ */
 async function sendFollowingRedirects(
   request: OutboundRequest,
   policy: HostPolicy,
+  redirects: HttpRedirectPolicy,
   signal: AbortSignal,
 ): Promise<Exchange> {
   for (let hops = 0;; hops++) {
@@ -90,6 +94,7 @@ async function sendFollowingRedirects(
       }
       throw sendFailedError(request.url, describeIoError(error), error);
     }
+    if (redirects === "stop") return exchange;
     const decision = decideRedirect(request, exchange.head, hops);
     if (decision.kind === "final") return exchange;
     exchange.close();
@@ -120,7 +125,7 @@ export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequest
 
   async function handle(params: HttpRequestParams, ctx: HandlerContext): Promise<HttpRequestOutcome> {
     if (options.disabled) throw httpDisabledError();
-    const request = validateHttpRequest(params);
+    const request = validateHttpRequest(params, options.env);
     checkHost(policy, request.url);
     const streaming = params.streamResponse === true;
     const { requestId } = params;
@@ -157,7 +162,12 @@ export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequest
     };
 
     try {
-      exchange = await sendFollowingRedirects(request, policy, controller.signal);
+      exchange = await sendFollowingRedirects(
+        request,
+        policy,
+        params.redirectPolicy ?? "follow",
+        controller.signal,
+      );
     } catch (error) {
       release();
       throw error;
