@@ -11,52 +11,7 @@ import type { ExecutorSource } from "../src/mcp/executor_source.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { EXECUTOR_KINDS, withExecutor } from "./fixtures/mcp_executors.ts";
 import { startMcpHttpServer } from "./fixtures/mcp_http_server.ts";
-
-interface FrontRequest {
-  method: string;
-  path: string;
-  sessionId: string | null;
-  apiKey: string | null;
-}
-
-/**
- * A front server on its own port (so its own origin) in front of `backendUrl`: `/old` redirects (307) to
- * `/mcp` on the same origin; other paths are proxied to the backend, or, once `redirectAway()` was
- * called, redirected (307) to it.
- */
-function startFront(backendUrl: string) {
-  const requests: FrontRequest[] = [];
-  let away = false;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const { pathname } = new URL(request.url);
-    requests.push({
-      method: request.method,
-      path: pathname,
-      sessionId: request.headers.get("mcp-session-id"),
-      apiKey: request.headers.get("x-api-key"),
-    });
-    if (pathname === "/old") {
-      await request.body?.cancel();
-      return new Response(null, { status: 307, headers: { location: "/mcp" } });
-    }
-    if (away) {
-      await request.body?.cancel();
-      return new Response("elsewhere", { status: 307, headers: { location: backendUrl } });
-    }
-    const headers = new Headers(request.headers);
-    headers.delete("host");
-    headers.delete("content-length");
-    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
-    const upstream = await fetch(backendUrl, { method: request.method, headers, body, redirect: "manual" });
-    return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
-  });
-  return {
-    url: (path: string) => `http://127.0.0.1:${server.addr.port}${path}`,
-    requests,
-    redirectAway: () => (away = true),
-    close: () => server.shutdown(),
-  };
-}
+import { startFrontServer } from "./fixtures/mcp_front_server.ts";
 
 async function connect(source: ExecutorSource, url: string) {
   const transport = new ExecutorStreamableHttpTransport(source, url, {
@@ -71,7 +26,7 @@ async function connect(source: ExecutorSource, url: string) {
 for (const kind of EXECUTOR_KINDS) {
   Deno.test(`ExecutorStreamableHttpTransport follows a same-origin 307 and refuses one to another origin (${kind})`, async () => {
     const backend = startMcpHttpServer({ enableJsonResponse: true });
-    const front = startFront(backend.url);
+    const front = startFrontServer(backend.url);
     try {
       await withExecutor(kind, async (source) => {
         // Same origin: every POST to /old is redirected to /mcp on the front and followed by the SDK.

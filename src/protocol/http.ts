@@ -100,3 +100,14 @@ export const HttpBodyDeltaNotificationSchema = lazySchema(() =>
   })
 );
 export type HttpBodyDeltaNotification = z.infer<typeof HttpBodyDeltaNotificationSchema>;
+
+/**
+ * `http/cancel` (ours; Codex answers -32601): ends the streamed `http/request` `requestId` of this
+ * connection: its upstream connection is closed and no further `bodyDelta` frame is sent (no terminal frame
+ * either); the id is free again at once. A request still waiting for its headers fails with `-32603`.
+ */
+export const HttpCancelParamsSchema = lazySchema(() => z.object({ requestId: z.string() }));
+export type HttpCancelParams = z.infer<typeof HttpCancelParamsSchema>;
+/** `cancelled` is false when no streamed request of that id was active (finished already, or never). */
+export const HttpCancelResultSchema = lazySchema(() => z.object({ cancelled: z.boolean() }));
+export type HttpCancelResult = z.infer<typeof HttpCancelResultSchema>;
