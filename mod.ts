@@ -40,6 +40,7 @@ export {
   FsWriteFile,
   type GateFamily,
   HttpBodyDelta,
+  HttpCancel,
   HttpRequest,
   Initialize,
   Initialized,
@@ -114,7 +115,11 @@ export type {
 } from "./src/protocol/fs.ts";
 export type {
   HttpBodyDeltaNotification,
+  HttpCancelParams,
+  HttpCancelResult,
   HttpHeader,
+  HttpRedirectPolicy,
+  HttpRequestHeader,
   HttpRequestParams,
   HttpRequestResult,
 } from "./src/protocol/http.ts";

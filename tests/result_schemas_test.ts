@@ -100,6 +100,7 @@ Deno.test("every method's result matches its protocol result schema", async () =
         url: `http://127.0.0.1:${http.addr.port}/`,
         requestId: "h1",
       });
+      await call("http/cancel", { requestId: "h1" });
     });
   } finally {
     await http.shutdown();

@@ -26,6 +26,7 @@ import {
   FsReadFile,
   FsRemove,
   FsWriteFile,
+  HttpCancel,
   HttpRequest,
   type ParamsOf,
   ProcessStart,
@@ -36,7 +37,7 @@ import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { ExecServerClientError } from "./client_error.ts";
 import { ClientSession, type SessionOptions } from "./client_session.ts";
 import { type Connector, connectorFor, type ExecServerTransportParams } from "./connector.ts";
-import { HttpBodyStream } from "./http_body_stream.ts";
+import { DEFAULT_MAX_QUEUED_DELTAS, HttpBodyStream } from "./http_body_stream.ts";
 import { NotificationRoutes } from "./notification_routes.ts";
 import type { ProcessOutputEvent } from "./process_event.ts";
 import {
@@ -266,7 +267,13 @@ export class ExecServerClient {
   async httpStream(params: HttpStreamParams): Promise<HttpStreamResponse> {
     this.#session.throwIfDead();
     const requestId = `http-${this.#nextHttpNumber++}`;
-    const stream = new HttpBodyStream(requestId, () => this.#routes.httpStreams.delete(requestId));
+    const stream = new HttpBodyStream(
+      requestId,
+      () => this.#routes.httpStreams.delete(requestId),
+      DEFAULT_MAX_QUEUED_DELTAS,
+      // Stops the upstream on the host; a server without http/cancel (Codex) answers -32601: ignored.
+      () => Promise.resolve().then(() => this.request(HttpCancel, { requestId })).catch(() => {}),
+    );
     this.#routes.httpStreams.set(requestId, stream); // before sending: frames follow the response closely
     try {
       const result = await this.request(HttpRequest, { ...params, requestId, streamResponse: true });

@@ -22,15 +22,29 @@ export class HttpBodyStream {
   #expectedSeq = 1;
   #done = false;
   readonly #release: () => void;
+  readonly #onCancel: (() => void) | undefined;
 
-  constructor(requestId: string, release: () => void, maxQueuedDeltas = DEFAULT_MAX_QUEUED_DELTAS) {
+  /**
+   * `release` runs once when the body ends in any way; `onCancel` only when the consumer cancels it before
+   * its end (the client then asks the server to stop the upstream with `http/cancel`).
+   */
+  constructor(
+    requestId: string,
+    release: () => void,
+    maxQueuedDeltas = DEFAULT_MAX_QUEUED_DELTAS,
+    onCancel?: () => void,
+  ) {
     this.requestId = requestId;
     this.#release = release;
+    this.#onCancel = onCancel;
     this.body = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
       },
-      cancel: () => this.#end(),
+      cancel: () => {
+        if (!this.#done) this.#onCancel?.();
+        this.#end();
+      },
     }, { highWaterMark: maxQueuedDeltas });
   }
 

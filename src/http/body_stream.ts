@@ -114,6 +114,8 @@ export async function streamBody(options: BodyStreamOptions): Promise<void> {
       if (signal.aborted) break;
       if (queued > 0) {
         if ((await unlessAborted(sink.whenWritable(), signal)) === "aborted") break;
+        // Aborted while the wake-up was on its way (an http/cancel): its id may be reused already.
+        if (signal.aborted) break;
         const frame = queue.length === 1 ? queue[0] : concat(queue);
         queue.length = 0;
         queued = 0;

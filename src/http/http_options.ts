@@ -1,4 +1,5 @@
 /** Server-level switches for `http/request`. @module */
+import type { EnvLookup } from "./request_validation.ts";
 
 /** How a server lets clients use `http/request`. */
 export interface HttpOptions {
@@ -9,4 +10,9 @@ export interface HttpOptions {
    * Matching rules are described in `allow_hosts.ts` ({@link compileAllowHosts}).
    */
   allowHosts?: string[] | null;
+  /**
+   * Where header `valueEnvVar` names are looked up: the server process's environment unless given
+   * (tests pass a map).
+   */
+  env?: EnvLookup;
 }

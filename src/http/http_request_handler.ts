@@ -16,7 +16,7 @@
  * @module
  */
 import { RpcError } from "../protocol/errors.ts";
-import type { HttpRequestParams, HttpRequestResult } from "../protocol/http.ts";
+import type { HttpRedirectPolicy, HttpRequestParams, HttpRequestResult } from "../protocol/http.ts";
 import type { HandlerContext } from "../rpc/handler_context.ts";
 import { compileAllowHosts, type HostPolicy } from "./allow_hosts.ts";
 import type { BodyReader } from "./body_reader.ts";
@@ -58,6 +58,11 @@ export interface HttpRequestHandler {
    * ones. Call when the connection closes; aborting each request's `ctx.signal` has the same effect.
    */
   close(): void;
+  /**
+   * `http/cancel`: aborts the streamed request `requestId` (its upstream connection closes, no further
+   * frame is sent, the id is released). False when no stream of that id is active.
+   */
+  cancel(requestId: string): boolean;
   /** Streaming request ids whose stream has not finished (for diagnostics and tests). */
   readonly activeStreamIds: ReadonlySet<string>;
 }
@@ -73,10 +78,14 @@ function checkHost(policy: HostPolicy, url: URL): void {
   if (!policy(url)) throw hostNotAllowedError(hostLabel(url));
 }
 
-/** Sends `request`, following redirects; every hop is checked against the allow-list. */
+/**
+ * Sends `request`; with `redirects` `follow`, follows redirects, every hop checked against the allow-list.
+ * With `stop` the first response, a 3xx included, is the answer.
+ */
 async function sendFollowingRedirects(
   request: OutboundRequest,
   policy: HostPolicy,
+  redirects: HttpRedirectPolicy,
   signal: AbortSignal,
 ): Promise<Exchange> {
   for (let hops = 0;; hops++) {
@@ -86,10 +95,14 @@ async function sendFollowingRedirects(
       exchange = await openExchange(request, signal);
     } catch (error) {
       if (error instanceof AbortedError && error.reason === "closed") {
-        throw RpcError.internal("http/request failed: the client connection closed", error);
+        const why = signal.reason === "cancelled"
+          ? "cancelled by http/cancel"
+          : "the client connection closed";
+        throw RpcError.internal(`http/request failed: ${why}`, error);
       }
       throw sendFailedError(request.url, describeIoError(error), error);
     }
+    if (redirects === "stop") return exchange;
     const decision = decideRedirect(request, exchange.head, hops);
     if (decision.kind === "final") return exchange;
     exchange.close();
@@ -114,25 +127,25 @@ async function readWholeBody(body: BodyReader): Promise<Uint8Array> {
  */
 export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequestHandler {
   const policy = compileAllowHosts(options.allowHosts);
-  const activeStreamIds = new Set<string>();
+  /** The active streams (id reserved until the terminal frame) and their controllers, for `http/cancel`. */
+  const streams = new Map<string, AbortController>();
   const inFlight = new Set<AbortController>();
   let closed = false;
 
   async function handle(params: HttpRequestParams, ctx: HandlerContext): Promise<HttpRequestOutcome> {
     if (options.disabled) throw httpDisabledError();
-    const request = validateHttpRequest(params);
+    const request = validateHttpRequest(params, options.env);
     checkHost(policy, request.url);
     const streaming = params.streamResponse === true;
     const { requestId } = params;
-    if (streaming) {
-      // Reserved before anything is sent; released after the terminal frame or on failure.
-      if (activeStreamIds.has(requestId)) throw duplicateStreamError(requestId);
-      activeStreamIds.add(requestId);
-    }
+    // Reserved before anything is sent (just below); released after the terminal frame or on failure.
+    if (streaming && streams.has(requestId)) throw duplicateStreamError(requestId);
 
-    // One controller per request: reason "timeout" for the deadline, "closed" for the connection.
+    // One controller per request: reason "timeout" for the deadline, "closed" for the connection,
+    // "cancelled" for http/cancel.
     const controller = new AbortController();
     inFlight.add(controller);
+    if (streaming) streams.set(requestId, controller);
     const onClientGone = () => controller.abort("closed");
     ctx.signal.addEventListener("abort", onClientGone, { once: true });
     if (closed || ctx.signal.aborted) controller.abort("closed");
@@ -153,11 +166,17 @@ export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequest
       ctx.signal.removeEventListener("abort", onClientGone);
       inFlight.delete(controller);
       exchange?.close();
-      if (streaming) activeStreamIds.delete(requestId);
+      // After an http/cancel the id may already belong to a newer stream.
+      if (streaming && streams.get(requestId) === controller) streams.delete(requestId);
     };
 
     try {
-      exchange = await sendFollowingRedirects(request, policy, controller.signal);
+      exchange = await sendFollowingRedirects(
+        request,
+        policy,
+        params.redirectPolicy ?? "follow",
+        controller.signal,
+      );
     } catch (error) {
       release();
       throw error;
@@ -197,6 +216,16 @@ export function createHttpRequestHandler(options: HttpOptions = {}): HttpRequest
       closed = true;
       for (const controller of inFlight) controller.abort("closed");
     },
-    activeStreamIds,
+    cancel(requestId) {
+      const controller = streams.get(requestId);
+      if (!controller) return false;
+      // The abort closes the socket; the stream (or the pending send) then releases the id.
+      streams.delete(requestId);
+      controller.abort("cancelled");
+      return true;
+    },
+    get activeStreamIds() {
+      return new Set(streams.keys());
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Redirect following as reqwest's default policy does it: up to 10 hops, `referer` added, method and body
- * rewritten for 301/302/303, credentials dropped when the origin changes.
+ * rewritten for 301/302/303, credentials dropped when the origin changes. Applies to `redirectPolicy: "follow"`
+ * (the default); with `"stop"` the handler returns the first response, a 3xx included.
  *
  * @module
  */

@@ -4,7 +4,7 @@
  * @module
  */
 import { RpcError } from "../protocol/errors.ts";
-import type { HttpRequestParams } from "../protocol/http.ts";
+import type { HttpRequestHeader, HttpRequestParams } from "../protocol/http.ts";
 import { decodeBase64 } from "../util/base64.ts";
 
 /** A validated request: what one hop of the exchange sends. */
@@ -60,17 +60,55 @@ export function validateUrl(text: string): URL {
   return url;
 }
 
-/** Checks method, URL, headers and body in the order the reference does; throws `-32602` on the first problem. */
-export function validateHttpRequest(params: HttpRequestParams): OutboundRequest {
+/** Reads one environment variable of the executor; `undefined` when unset. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/** The server process's own environment. A name Deno refuses (empty, `=`, NUL) is simply not set. */
+export function processEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The value a header sends: `value`, then the executor's `valueEnvVar` when one is named. The variable must
+ * be set and non-empty. Neither the variable's value nor the joined value appears in any error text.
+ */
+function headerValue(header: HttpRequestHeader, env: EnvLookup): string {
+  const variable = header.valueEnvVar;
+  if (variable === undefined || variable === null) return header.value;
+  const fromEnv = env(variable);
+  if (fromEnv === undefined) {
+    throw RpcError.invalidParams(
+      `http/request header ${header.name} requires executor environment variable ${variable}`,
+    );
+  }
+  if (fromEnv === "") {
+    throw RpcError.invalidParams(
+      `http/request header ${header.name} requires a non-empty executor environment variable ${variable}`,
+    );
+  }
+  return header.value + fromEnv;
+}
+
+/**
+ * Checks method, URL, headers and body in the order the reference does; throws `-32602` on the first problem.
+ * Per header: the name, then its `valueEnvVar` (from `env`), then the joined value.
+ */
+export function validateHttpRequest(params: HttpRequestParams, env: EnvLookup = processEnv): OutboundRequest {
   if (!TOKEN.test(params.method)) {
     throw RpcError.invalidParams("http/request method is invalid: invalid HTTP method");
   }
   const url = validateUrl(params.url);
   const headers: [string, string][] = [];
-  for (const { name, value } of params.headers ?? []) {
+  for (const header of params.headers ?? []) {
+    const { name } = header;
     if (!TOKEN.test(name)) {
       throw RpcError.invalidParams("http/request header name is invalid: invalid HTTP header name");
     }
+    const value = headerValue(header, env);
     if (!HEADER_VALUE.test(value)) {
       throw RpcError.invalidParams(
         `http/request header value is invalid for ${name}: failed to parse header value`,

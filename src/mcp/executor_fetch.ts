@@ -15,13 +15,20 @@ export interface ExecutorFetchOptions {
   timeoutMs?: number;
 }
 
+/** The Fetch standard's redirect statuses. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
 /** Statuses whose `Response` must have a null body (the Fetch standard's null body statuses). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /**
  * Creates a `fetch` that sends every request through `source` with `http/request` (`streamResponse: true`,
- * as Codex does for MCP). Redirects are followed by the executor. `init.signal` aborts a pending request
- * and cancels a body being read.
+ * as Codex does for MCP). `init.redirect` is honoured as fetch does: `follow` (the default) lets the
+ * executor follow redirects; `manual` sends `redirectPolicy: "stop"` and returns the 3xx response itself
+ * (status, `location`, body), which is how the MCP SDK's default `same-origin` redirect policy inspects every
+ * hop before following it; `error` also stops, then rejects with a `TypeError` for a redirect.
+ * (Servers older than Codex 0.171 ignore `redirectPolicy` and always follow.) `init.signal` aborts a pending
+ * request and cancels a body being read.
  */
 export function createExecutorFetch(source: ExecutorSource, options: ExecutorFetchOptions = {}): FetchLike {
   return async (input: string | URL, init: RequestInit = {}): Promise<Response> => {
@@ -30,6 +37,7 @@ export function createExecutorFetch(source: ExecutorSource, options: ExecutorFet
     const headers = [...new Headers(init.headers)].map(([name, value]) => ({ name, value }));
     // Any BodyInit (string, bytes, stream, form) becomes bytes the way fetch itself would encode it.
     const body = init.body == null ? null : new Uint8Array(await new Response(init.body).arrayBuffer());
+    const redirect = init.redirect ?? "follow";
     const client = await clientOf(source);
     const pending = client.httpStream({
       method: init.method ?? "GET",
@@ -37,8 +45,13 @@ export function createExecutorFetch(source: ExecutorSource, options: ExecutorFet
       headers,
       bodyBase64: body === null ? undefined : encodeBase64(body),
       timeoutMs: options.timeoutMs,
+      ...(redirect === "follow" ? {} : { redirectPolicy: "stop" as const }),
     });
     const response = await untilAborted(pending, signal, (late) => late.body.cancel().catch(() => {}));
+    if (redirect === "error" && REDIRECT_STATUSES.has(response.status)) {
+      await response.body.cancel().catch(() => {});
+      throw new TypeError(`fetch failed: redirect (${response.status}) with redirect mode "error"`);
+    }
     const responseHeaders = new Headers();
     for (const { name, value } of response.headers) {
       try {

@@ -8,6 +8,12 @@
  * SSE event ids and resumption), driven through {@link createExecutorFetch}; this class adds the
  * executor and reports an expired session as {@link McpSessionExpiredError}.
  *
+ * Redirects follow the SDK's `redirectPolicy` option. With its default, `same-origin`, every request goes
+ * out with `redirectPolicy: "stop"` and the SDK looks at each 3xx itself: a redirect within the origin that
+ * keeps the method is followed, any other (another host or port, for instance) fails the request with
+ * `Redirect to <url> not followed`, so custom headers, the `Mcp-Session-Id` and the message body never reach
+ * another origin. With `follow`, the executor follows redirects (dropping only credentials across origins).
+ *
  * @module
  */
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"

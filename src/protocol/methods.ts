@@ -31,7 +31,13 @@ import {
   FsWriteBlockParamsSchema,
   FsWriteFileParamsSchema,
 } from "./fs.ts";
-import { HttpBodyDeltaNotificationSchema, HttpRequestParamsSchema, HttpRequestResultSchema } from "./http.ts";
+import {
+  HttpBodyDeltaNotificationSchema,
+  HttpCancelParamsSchema,
+  HttpCancelResultSchema,
+  HttpRequestParamsSchema,
+  HttpRequestResultSchema,
+} from "./http.ts";
 import { InitializeParamsSchema, InitializeResultSchema } from "./initialize.ts";
 import {
   EmptyResultSchema,
@@ -273,6 +279,14 @@ export const HttpRequest = request(
   "http",
   "HttpRequestParams",
 );
+/** Ours: cancels one streamed `http/request` of this connection. */
+export const HttpCancel = request(
+  "http/cancel",
+  HttpCancelParamsSchema,
+  HttpCancelResultSchema,
+  "http",
+  "HttpCancelParams",
+);
 
 export const Initialized = notification("initialized", lazySchema(() => z.unknown()));
 export const ProcessOutput = notification("process/output", ProcessOutputNotificationSchema);
@@ -310,5 +324,6 @@ export const REQUESTS = Object.fromEntries(
     FsWalk,
     FsWatchMissing,
     HttpRequest,
+    HttpCancel,
   ].map((d) => [d.method, d as RequestType<unknown, unknown>]),
 ) as Readonly<Record<string, RequestType<unknown, unknown>>>;

@@ -25,7 +25,8 @@ export const SERVER_CAPABILITIES: Readonly<Required<EnvironmentCapabilities>> = 
   fsWatchMissing: true,
   sandboxedFileStreaming: true,
   fileWriteStreaming: true,
-  httpHeaderEnvVars: false,
+  // http/request header valueEnvVar.
+  httpHeaderEnvVars: true,
   shellSnapshotV2: false,
   windowsMxc: false,
   linuxRootWritePreservesDevices: false,

@@ -1,16 +1,17 @@
 /**
  * `http/request`: one handler per connection (stream ids are per connection), closed with it so a
- * disconnect aborts that connection's in-flight requests and body streams.
+ * disconnect aborts that connection's in-flight requests and body streams; `http/cancel` (ours) aborts one
+ * stream.
  *
  * @module
  */
 import { createHttpRequestHandler } from "../http/mod.ts";
-import { HttpRequest } from "../protocol/methods.ts";
+import { HttpCancel, HttpRequest } from "../protocol/methods.ts";
 import { FollowUp } from "./connection.ts";
 import { type MethodTable, PerConnection } from "./method_table.ts";
 import type { ServerOptions } from "./options.ts";
 
-/** Registers `http/request`. */
+/** Registers `http/request` and `http/cancel` (ours). */
 export function registerHttpMethods(methods: MethodTable, options: ServerOptions): void {
   const handlers = new PerConnection(
     () => createHttpRequestHandler({ disabled: options.httpDisabled, allowHosts: options.httpAllowHosts }),
@@ -19,5 +20,8 @@ export function registerHttpMethods(methods: MethodTable, options: ServerOptions
   methods.register(HttpRequest, async (params, ctx) => {
     const { result, afterResponse } = await ctx.perConnection(handlers).handle(params, ctx);
     return afterResponse ? new FollowUp(result, afterResponse) : result;
+  });
+  methods.register(HttpCancel, (params, ctx) => {
+    return { cancelled: ctx.perConnection(handlers).cancel(params.requestId) };
   });
 }

@@ -16,8 +16,11 @@ export interface ReferenceStdio {
   close(): Promise<void>;
 }
 
-/** Starts `codex exec-server --listen stdio` of Codex 0.171.0 (fetched on first use). */
-export async function startReferenceStdio(): Promise<ReferenceStdio> {
+/**
+ * Starts `codex exec-server --listen stdio` of Codex 0.171.0 (fetched on first use); `env` adds variables
+ * to the inherited environment.
+ */
+export async function startReferenceStdio(env: Record<string, string> = {}): Promise<ReferenceStdio> {
   const codex = await codexBinary("0.171.0");
   const root = cacheRoot();
   await Deno.mkdir(root, { recursive: true });
@@ -27,7 +30,7 @@ export async function startReferenceStdio(): Promise<ReferenceStdio> {
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
-    env: { CODEX_HOME: home },
+    env: { ...env, CODEX_HOME: home },
   }).spawn();
   const peer = new RpcPeer(
     new StreamTransport(child.stdout, child.stdin, { description: "reference stdio" }),
