@@ -49,6 +49,10 @@ Serves the exec-server JSON-RPC API.
   --tls-cert PATH            PEM certificate: serve wss:// (with --tls-key)
   --tls-key PATH             PEM private key for --tls-cert
   --max-spawn-rate N         process starts per second per connection (default 1000)
+  --concurrent-requests N    run at most N requests of one connection at once; the others wait
+                             in arrival order (default: no limit)
+  --exit-on-stdin-close      exit (status 0) when stdin reaches EOF
+                             (env CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE=true|false)
   --disable-http             refuse http/request
   --http-allow-host HOST     let http/request reach only these hosts (repeatable)
   --log-level LEVEL          debug | info | warn | error | silent (default warn)
@@ -79,6 +83,8 @@ const OPTIONS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "max-spawn-rate": { type: "string" },
+  "concurrent-requests": { type: "string" },
+  "exit-on-stdin-close": { type: "boolean" },
   "disable-http": { type: "boolean" },
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
@@ -103,7 +109,12 @@ export interface ServeConfig {
     };
   allowUnauthenticated: boolean;
   tls: { certFile: string; keyFile: string } | null;
+  /** Exit 0 once stdin reaches EOF (`--exit-on-stdin-close`). */
+  exitOnStdinClose: boolean;
 }
+
+/** `--exit-on-stdin-close`, or its environment variable (`true` or `false`, as in the reference). */
+const EXIT_ON_STDIN_CLOSE_ENV = "CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE";
 
 function seconds(name: string, value: string | undefined): number | undefined {
   const n = parseNumberOption(name, value, SERVE_USAGE);
@@ -113,6 +124,16 @@ function seconds(name: string, value: string | undefined): number | undefined {
 function count(name: string, value: string | undefined): number | undefined {
   const n = parseNumberOption(name, value, SERVE_USAGE);
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--${name} expects a positive integer, got \`${value}\``, SERVE_USAGE);
+  }
+  return n;
+}
+
+/** A whole number from 1 up, written in digits only (as the reference's `NonZeroUsize`). */
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
     throw new UsageError(`--${name} expects a positive integer, got \`${value}\``, SERVE_USAGE);
   }
   return n;
@@ -153,6 +174,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
     allowedOrigins: values["allow-origin"],
     maxSpawnRate: count("max-spawn-rate", values["max-spawn-rate"]),
+    concurrentRequests: positiveInteger("concurrent-requests", values["concurrent-requests"]),
     httpDisabled: values["disable-http"],
     httpAllowHosts: values["http-allow-host"],
   };
@@ -190,7 +212,15 @@ export function parseServeArgs(args: string[]): ServeConfig {
     auth,
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
     tls,
+    exitOnStdinClose: values["exit-on-stdin-close"] ?? exitOnStdinCloseFromEnv(),
   };
+}
+
+function exitOnStdinCloseFromEnv(): boolean {
+  const value = Deno.env.get(EXIT_ON_STDIN_CLOSE_ENV);
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new UsageError(`${EXIT_ON_STDIN_CLOSE_ENV} expects true or false, got \`${value}\``, SERVE_USAGE);
 }
 
 type AuthValues = Partial<
@@ -316,6 +346,13 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
+  // Over stdio, EOF on stdin already ends the server.
+  if (config.exitOnStdinClose && target.kind !== "stdio") {
+    stdinClosed().then(() => {
+      log.info("stdin closed (--exit-on-stdin-close): shutting down");
+      stop.resolve();
+    });
+  }
   try {
     if (target.kind === "stdio") {
       await Promise.race([serveStdio(server), stop.promise]);
@@ -352,6 +389,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+/** Resolves when stdin reaches EOF or cannot be read; what it carries is discarded. */
+async function stdinClosed(): Promise<void> {
+  try {
+    for await (const _ of Deno.stdin.readable) { /* discard */ }
+  } catch {
+    // Unreadable (closed descriptor): as good as EOF.
   }
 }
 
