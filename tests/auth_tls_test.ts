@@ -6,6 +6,7 @@ import { sha256, timingSafeEqual } from "../src/server/ws_auth.ts";
 import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
 import { RpcPeer } from "./support/rpc_peer.ts";
 import { SERVER_ARGV, startWebSocketServer, withTokenServer } from "./support/servers.ts";
+import { upgradeRequest } from "./support/ws_upgrade.ts";
 
 /** Opens a WebSocket with extra headers; resolves with the peer, or rejects with the failure text. */
 async function open(
@@ -30,6 +31,21 @@ Deno.test("capability token: no token and a wrong token get 401 before the upgra
     const peer = await open(url, { authorization: "Bearer s3cret-token" });
     assert.ok(await peer.handshake());
     peer.close();
+    // The reference's texts, as text/plain.
+    const refusals: [Record<string, string>, string, string?][] = [
+      [{}, "missing websocket bearer token"],
+      [{}, "missing websocket bearer token", "/?token=s3cret-token"],
+      [{ authorization: "Bearer wrong" }, "invalid websocket bearer token"],
+      [{ authorization: "Bearer s3cret-token extra" }, "invalid websocket bearer token"],
+      [{ authorization: "Basic czNjcmV0LXRva2Vu" }, "invalid authorization header"],
+      [{ authorization: "Bearer" }, "invalid authorization header"],
+    ];
+    for (const [headers, body, path] of refusals) {
+      const answer = await upgradeRequest(url, headers, path);
+      assert.deepEqual({ status: answer.status, body: answer.body }, { status: 401, body });
+      assert.match(answer.contentType ?? "", /^text\/plain/);
+    }
+    assert.equal((await upgradeRequest(url, { authorization: "BEARER  s3cret-token" })).status, 101);
     // The health check needs no token.
     assert.equal((await fetch(url.replace("ws:", "http:") + "/readyz")).status, 200);
   });

@@ -1,6 +1,6 @@
 /**
  * A process the server sandboxed can never drive that server: its secret files (the `--ws-token-file`,
- * the TLS key) are masked inside every sandbox, and a WebSocket connection held by a sandboxed process
+ * the `--ws-shared-secret-file`, the TLS key) are masked inside every sandbox, and a WebSocket connection held by a sandboxed process
  * is refused with 403 (and a log line), with or without the token. Unsandboxed clients, including
  * unsandboxed processes the server started, still connect while sandboxed processes run.
  */
@@ -19,6 +19,7 @@ import {
   withSandboxServer,
 } from "./support/sandbox_server.ts";
 import { withTempDir } from "./fs_test_util.ts";
+import { signJwt } from "./support/ws_upgrade.ts";
 
 const TOKEN = "exec-server-test-token-9f2c1d";
 const ESCAPE_CLIENT = new URL("./fixtures/sandbox_escape_client.ts", import.meta.url).pathname;
@@ -81,6 +82,28 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test({
+  name: "sandbox/server-isolation a sandboxed process cannot read the --ws-shared-secret-file",
+  ignore: NO_BWRAP,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const secret = `${TOKEN}-shared-secret-0123456789`;
+      const secretFile = join(dir, "jwt-secret");
+      await Deno.writeTextFile(secretFile, `${secret}\n`);
+      const jwt = await signJwt(secret, { alg: "HS256" }, { exp: Math.floor(Date.now() / 1000) + 600 });
+      const args = ["--ws-auth", "signed-bearer-token", "--ws-shared-secret-file", secretFile];
+      await withSandboxServer(args, async ({ client }) => {
+        const ran = await shSandboxed(
+          client,
+          `cat '${secretFile}' || echo REFUSED`,
+          managedSandbox([rootEntry("read")]),
+        );
+        assert.doesNotMatch(ran.output, new RegExp(secret), ran.output);
+        assert.match(ran.output, /Permission denied[\s\S]*REFUSED/, ran.output);
+      }, { headers: { Authorization: `Bearer ${jwt}` } });
+    }),
+});
 
 Deno.test({
   name:

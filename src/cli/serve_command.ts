@@ -7,6 +7,7 @@ import { parseArgs } from "./parse_args.ts";
 import { ExecServer } from "../server/exec_server.ts";
 import { isLoopback, ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
 import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
+import { hmacKey, readSharedSecret, SharedSecretError } from "../server/jwt_auth.ts";
 import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 import { protectServerFile } from "../sandbox/mod.ts";
@@ -15,6 +16,7 @@ import { log, type LogLevel, setLogLevel } from "../util/log.ts";
 import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
+import { resolve } from "node:path";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
 
@@ -32,13 +34,25 @@ Serves the exec-server JSON-RPC API.
   --max-connections N        WebSocket connections at once (default 512)
   --ws-ping-timeout SECONDS  WebSocket ping interval and pong deadline; 0 disables (default 30)
   --allow-origin ORIGIN      allow WebSocket upgrades from this browser Origin (repeatable)
-  --ws-auth MODE             capability-token: require "Authorization: Bearer <token>" on WebSocket upgrades
+  --ws-auth MODE             require "Authorization: Bearer <token>" on WebSocket upgrades; MODE is
+                             capability-token (a fixed token) or signed-bearer-token (an HS256 JWT)
   --ws-token-file PATH       the token (first line of the file) for --ws-auth capability-token
   --ws-token-sha256 HEX      or only its SHA-256, so the token itself never sits on the host
+  --ws-shared-secret-file PATH
+                             the HS256 secret (trimmed file contents, at least 32 bytes) for
+                             --ws-auth signed-bearer-token; the JWT must carry exp, nbf is honoured
+  --ws-issuer ISSUER         signed-bearer-token: the iss claim must be ISSUER
+  --ws-audience AUDIENCE     signed-bearer-token: the aud claim (string or array) must contain AUDIENCE
+  --ws-max-clock-skew-seconds SECONDS
+                             signed-bearer-token: leeway for exp and nbf (default 30)
   --allow-unauthenticated    allow listening on a non-loopback address without --ws-auth (dangerous)
   --tls-cert PATH            PEM certificate: serve wss:// (with --tls-key)
   --tls-key PATH             PEM private key for --tls-cert
   --max-spawn-rate N         process starts per second per connection (default 1000)
+  --concurrent-requests N    run at most N requests of one connection at once; the others wait
+                             in arrival order (default: no limit)
+  --exit-on-stdin-close      exit (status 0) when stdin reaches EOF
+                             (env CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE=true|false)
   --disable-http             refuse http/request
   --http-allow-host HOST     let http/request reach only these hosts (repeatable)
   --log-level LEVEL          debug | info | warn | error | silent (default warn)
@@ -61,10 +75,16 @@ const OPTIONS = {
   "ws-auth": { type: "string" },
   "ws-token-file": { type: "string" },
   "ws-token-sha256": { type: "string" },
+  "ws-shared-secret-file": { type: "string" },
+  "ws-issuer": { type: "string" },
+  "ws-audience": { type: "string" },
+  "ws-max-clock-skew-seconds": { type: "string" },
   "allow-unauthenticated": { type: "boolean" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "max-spawn-rate": { type: "string" },
+  "concurrent-requests": { type: "string" },
+  "exit-on-stdin-close": { type: "boolean" },
   "disable-http": { type: "boolean" },
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
@@ -76,10 +96,25 @@ export interface ServeConfig {
   options: Partial<ServerOptions>;
   logLevel: LogLevel;
   /** WebSocket authentication source (resolved to a digest when serving). */
-  auth: { kind: "none" } | { kind: "token-file"; path: string } | { kind: "token-sha256"; hex: string };
+  auth:
+    | { kind: "none" }
+    | { kind: "token-file"; path: string }
+    | { kind: "token-sha256"; hex: string }
+    | {
+      kind: "signed-bearer-token";
+      secretFile: string;
+      issuer: string | null;
+      audience: string | null;
+      maxClockSkewSec: number;
+    };
   allowUnauthenticated: boolean;
   tls: { certFile: string; keyFile: string } | null;
+  /** Exit 0 once stdin reaches EOF (`--exit-on-stdin-close`). */
+  exitOnStdinClose: boolean;
 }
+
+/** `--exit-on-stdin-close`, or its environment variable (`true` or `false`, as in the reference). */
+const EXIT_ON_STDIN_CLOSE_ENV = "CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE";
 
 function seconds(name: string, value: string | undefined): number | undefined {
   const n = parseNumberOption(name, value, SERVE_USAGE);
@@ -89,6 +124,16 @@ function seconds(name: string, value: string | undefined): number | undefined {
 function count(name: string, value: string | undefined): number | undefined {
   const n = parseNumberOption(name, value, SERVE_USAGE);
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+    throw new UsageError(`--${name} expects a positive integer, got \`${value}\``, SERVE_USAGE);
+  }
+  return n;
+}
+
+/** A whole number from 1 up, written in digits only (as the reference's `NonZeroUsize`). */
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
     throw new UsageError(`--${name} expects a positive integer, got \`${value}\``, SERVE_USAGE);
   }
   return n;
@@ -129,6 +174,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
     allowedOrigins: values["allow-origin"],
     maxSpawnRate: count("max-spawn-rate", values["max-spawn-rate"]),
+    concurrentRequests: positiveInteger("concurrent-requests", values["concurrent-requests"]),
     httpDisabled: values["disable-http"],
     httpAllowHosts: values["http-allow-host"],
   };
@@ -143,7 +189,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     if (error instanceof ListenUrlError) throw new UsageError(error.message, SERVE_USAGE);
     throw error;
   }
-  const auth = parseAuth(values["ws-auth"], values["ws-token-file"], values["ws-token-sha256"]);
+  const auth = parseAuth(values);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key must be given together", SERVE_USAGE);
   }
@@ -153,7 +199,8 @@ export function parseServeArgs(args: string[]): ServeConfig {
     if (!isLoopback(target.hostname) && auth.kind === "none" && !values["allow-unauthenticated"]) {
       throw new UsageError(
         `refusing to listen on ${target.hostname} without authentication: anyone who can reach it could run ` +
-          "commands; add --ws-auth capability-token --ws-token-file PATH (or --allow-unauthenticated)",
+          "commands; add --ws-auth capability-token --ws-token-file PATH, or --ws-auth signed-bearer-token " +
+          "--ws-shared-secret-file PATH (or --allow-unauthenticated)",
         SERVE_USAGE,
       );
     }
@@ -165,21 +212,59 @@ export function parseServeArgs(args: string[]): ServeConfig {
     auth,
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
     tls,
+    exitOnStdinClose: values["exit-on-stdin-close"] ?? exitOnStdinCloseFromEnv(),
   };
 }
 
-function parseAuth(mode: string | undefined, tokenFile: string | undefined, tokenSha256: string | undefined) {
+function exitOnStdinCloseFromEnv(): boolean {
+  const value = Deno.env.get(EXIT_ON_STDIN_CLOSE_ENV);
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new UsageError(`${EXIT_ON_STDIN_CLOSE_ENV} expects true or false, got \`${value}\``, SERVE_USAGE);
+}
+
+type AuthValues = Partial<
+  Record<
+    | "ws-auth"
+    | "ws-token-file"
+    | "ws-token-sha256"
+    | "ws-shared-secret-file"
+    | "ws-issuer"
+    | "ws-audience"
+    | "ws-max-clock-skew-seconds",
+    string
+  >
+>;
+
+function parseAuth(values: AuthValues): ServeConfig["auth"] {
+  const mode = values["ws-auth"];
+  const tokenFile = values["ws-token-file"];
+  const tokenSha256 = values["ws-token-sha256"];
+  const jwtFlagGiven = values["ws-shared-secret-file"] !== undefined || values["ws-issuer"] !== undefined ||
+    values["ws-audience"] !== undefined || values["ws-max-clock-skew-seconds"] !== undefined;
   if (mode === undefined || mode === "none") {
-    if (tokenFile !== undefined || tokenSha256 !== undefined) {
+    if (tokenFile !== undefined || tokenSha256 !== undefined || jwtFlagGiven) {
       throw new UsageError(
-        "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token",
+        "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token; --ws-shared-secret-file, " +
+          "--ws-issuer, --ws-audience and --ws-max-clock-skew-seconds need --ws-auth signed-bearer-token",
         SERVE_USAGE,
       );
     }
-    return { kind: "none" } as const;
+    return { kind: "none" };
   }
+  if (mode === "signed-bearer-token") return parseSignedBearer(values);
   if (mode !== "capability-token") {
-    throw new UsageError(`--ws-auth expects capability-token or none, got \`${mode}\``, SERVE_USAGE);
+    throw new UsageError(
+      `--ws-auth expects capability-token, signed-bearer-token or none, got \`${mode}\``,
+      SERVE_USAGE,
+    );
+  }
+  if (jwtFlagGiven) {
+    throw new UsageError(
+      "--ws-shared-secret-file, --ws-issuer, --ws-audience and --ws-max-clock-skew-seconds need " +
+        "--ws-auth signed-bearer-token",
+      SERVE_USAGE,
+    );
   }
   if ((tokenFile === undefined) === (tokenSha256 === undefined)) {
     throw new UsageError(
@@ -191,9 +276,40 @@ function parseAuth(mode: string | undefined, tokenFile: string | undefined, toke
     throw new UsageError("--ws-token-sha256 expects 64 hexadecimal characters", SERVE_USAGE);
   }
   return tokenFile !== undefined
-    ? { kind: "token-file", path: tokenFile } as const
-    : { kind: "token-sha256", hex: tokenSha256! } as const;
+    ? { kind: "token-file", path: tokenFile }
+    : { kind: "token-sha256", hex: tokenSha256! };
 }
+
+function parseSignedBearer(values: AuthValues): ServeConfig["auth"] {
+  if (values["ws-token-file"] !== undefined || values["ws-token-sha256"] !== undefined) {
+    throw new UsageError(
+      "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token, not signed-bearer-token",
+      SERVE_USAGE,
+    );
+  }
+  const secretFile = values["ws-shared-secret-file"];
+  if (secretFile === undefined || secretFile === "") {
+    throw new UsageError("--ws-auth signed-bearer-token needs --ws-shared-secret-file PATH", SERVE_USAGE);
+  }
+  const skew = values["ws-max-clock-skew-seconds"];
+  if (skew !== undefined && !/^\d+$/.test(skew)) {
+    throw new UsageError(
+      `--ws-max-clock-skew-seconds expects a non-negative whole number of seconds, got \`${skew}\``,
+      SERVE_USAGE,
+    );
+  }
+  return {
+    kind: "signed-bearer-token",
+    // The reference resolves a relative path against the working directory; so do we.
+    secretFile: resolve(secretFile),
+    issuer: values["ws-issuer"] ?? null,
+    audience: values["ws-audience"] ?? null,
+    maxClockSkewSec: skew === undefined ? DEFAULT_MAX_CLOCK_SKEW_SEC : Number(skew),
+  };
+}
+
+/** `--ws-max-clock-skew-seconds` default, as in the reference. */
+const DEFAULT_MAX_CLOCK_SKEW_SEC = 30;
 
 async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
   switch (auth.kind) {
@@ -203,6 +319,17 @@ async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
       return { kind: "capability-token", sha256: await tokenDigestFromFile(auth.path) };
     case "token-sha256":
       return { kind: "capability-token", sha256: parseSha256Hex(auth.hex) };
+    case "signed-bearer-token": {
+      let secret;
+      try {
+        secret = await readSharedSecret(auth.secretFile);
+      } catch (error) {
+        if (error instanceof SharedSecretError) throw new UsageError(error.message, SERVE_USAGE);
+        throw error;
+      }
+      const { issuer, audience, maxClockSkewSec } = auth;
+      return { kind: "signed-bearer-token", key: await hmacKey(secret), issuer, audience, maxClockSkewSec };
+    }
   }
 }
 
@@ -219,6 +346,13 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
+  // Over stdio, EOF on stdin already ends the server.
+  if (config.exitOnStdinClose && target.kind !== "stdio") {
+    stdinClosed().then(() => {
+      log.info("stdin closed (--exit-on-stdin-close): shutting down");
+      stop.resolve();
+    });
+  }
   try {
     if (target.kind === "stdio") {
       await Promise.race([serveStdio(server), stop.promise]);
@@ -226,6 +360,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
       const auth = await resolveAuth(config.auth);
       // The token file and the TLS key are masked inside every sandbox this server creates.
       if (config.auth.kind === "token-file") protectServerFile(config.auth.path);
+      if (config.auth.kind === "signed-bearer-token") protectServerFile(config.auth.secretFile);
       if (config.tls) protectServerFile(config.tls.keyFile);
       if (auth.kind === "none" && !isLoopback(target.hostname)) {
         console.error(
@@ -254,6 +389,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+/** Resolves when stdin reaches EOF or cannot be read; what it carries is discarded. */
+async function stdinClosed(): Promise<void> {
+  try {
+    for await (const _ of Deno.stdin.readable) { /* discard */ }
+  } catch {
+    // Unreadable (closed descriptor): as good as EOF.
   }
 }
 

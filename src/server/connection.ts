@@ -1,7 +1,8 @@
 /**
  * The server side of one JSON-RPC connection: parse and classify messages, enforce the handshake,
- * dispatch requests concurrently (a long-poll never delays anything else), and send responses and
- * notifications through the transport's queue.
+ * dispatch requests concurrently (a long-poll never delays anything else; `--concurrent-requests N`
+ * runs at most N at once, the rest waiting in arrival order), and send responses and notifications
+ * through the transport's queue.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import {
   encodeNotification,
   encodeResult,
   encodeResultParts,
+  type NotificationMessage,
   parseMessage,
   type RequestId,
   type RequestMessage,
@@ -52,6 +54,8 @@ export class EncodedResult<R> {
 export interface ConnectionHost {
   /** Every method this server answers, `initialize` included. */
   readonly methods: MethodTable;
+  /** Requests of one connection that run at once; null: no limit. */
+  readonly concurrentRequests: number | null;
   /** The connection closed (after its per-connection state was disposed). */
   onConnectionClosed(connection: ServerConnection): void;
 }
@@ -71,6 +75,13 @@ export class ServerConnection {
   readonly #closed = Promise.withResolvers<string>();
   /** Handlers' per-connection state, disposed in creation order on close. */
   readonly #perConnection = new Map<PerConnection<unknown>, { value: unknown; dispose(): void }>();
+  /**
+   * With a request limit: requests (and notifications behind them, so `initialized` never overtakes
+   * its `initialize`) waiting in arrival order, and how many requests run.
+   */
+  readonly #waiting: (RequestMessage | NotificationMessage)[] = [];
+  #waitingHead = 0;
+  #running = 0;
 
   /** Notifications to this connection. */
   readonly notifications: NotificationSink = {
@@ -149,27 +160,59 @@ export class ServerConnection {
       return;
     }
     const message = outcome.message;
+    if (message.kind !== "response" && this.#host.concurrentRequests !== null) {
+      this.#waiting.push(message);
+      this.#pump();
+      return;
+    }
     switch (message.kind) {
       case "request":
         this.#handleRequest(message);
         return;
       case "notification":
-        if (message.method === Initialized.method) {
-          if (this.#state === "initializing") this.#state = "ready";
-          else if (this.#state === "new") {
-            // As Codex 0.171 does: a client that gets the handshake wrong is not served further.
-            log.warn(`connection ${this.id}: 'initialized' sent before 'initialize'; closing`);
-            this.close("initialized sent before initialize");
-          }
-        } else {
-          log.info(`connection ${this.id}: ignoring unknown notification '${message.method}'`);
-        }
+        this.#handleNotification(message);
         return;
       case "response":
         log.info(
           `connection ${this.id}: ignoring unexpected client response for id ${JSON.stringify(message.id)}`,
         );
         return;
+    }
+  }
+
+  /** Starts waiting requests while fewer than the limit run; a notification goes once all before it started. */
+  #pump(): void {
+    const limit = this.#host.concurrentRequests ?? Infinity;
+    while (this.#waitingHead < this.#waiting.length && this.#state !== "closed") {
+      const message = this.#waiting[this.#waitingHead];
+      if (message.kind === "request") {
+        if (this.#running >= limit) break;
+        this.#running++;
+        this.#handleRequest(message).finally(() => {
+          this.#running--;
+          this.#pump();
+        });
+      } else {
+        this.#handleNotification(message);
+      }
+      this.#waitingHead++;
+    }
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting.splice(0, this.#waitingHead);
+      this.#waitingHead = 0;
+    }
+  }
+
+  #handleNotification(message: NotificationMessage): void {
+    if (message.method === Initialized.method) {
+      if (this.#state === "initializing") this.#state = "ready";
+      else if (this.#state === "new") {
+        // As Codex 0.171 does: a client that gets the handshake wrong is not served further.
+        log.warn(`connection ${this.id}: 'initialized' sent before 'initialize'; closing`);
+        this.close("initialized sent before initialize");
+      }
+    } else {
+      log.info(`connection ${this.id}: ignoring unknown notification '${message.method}'`);
     }
   }
 
@@ -261,6 +304,8 @@ export class ServerConnection {
       log.info(`connection ${this.id} closed: ${reason}`);
     }
     this.#state = "closed";
+    this.#waiting.length = 0;
+    this.#waitingHead = 0;
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(new RpcError(ErrorCode.TransportClosed, "exec-server transport closed"));
     }

@@ -69,6 +69,11 @@ export class ExecServer implements ConnectionHost {
     return this.#sessions.get(id);
   }
 
+  /** Requests of one connection that run at once (`--concurrent-requests`); null: no limit. */
+  get concurrentRequests(): number | null {
+    return this.options.concurrentRequests;
+  }
+
   /** Serves one new connection over `transport`. */
   accept(transport: MessageTransport): ServerConnection {
     const connection = new ServerConnection(transport, this);

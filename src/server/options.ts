@@ -32,6 +32,8 @@ export interface ServerOptions {
   allowedOrigins: string[];
   /** Process starts allowed per second on one connection (burst of the same size). */
   maxSpawnRate: number;
+  /** Requests of one connection that run at once (the rest wait in arrival order); null: no limit. */
+  concurrentRequests: number | null;
   /** `http/request` switched off. */
   httpDisabled: boolean;
   /** When set, `http/request` may only reach these hosts. */
@@ -53,6 +55,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   wsPingTimeoutSec: 30,
   allowedOrigins: [],
   maxSpawnRate: 1000,
+  concurrentRequests: null,
   httpDisabled: false,
   httpAllowHosts: null,
 };

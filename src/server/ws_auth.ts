@@ -1,13 +1,19 @@
 /**
- * WebSocket authentication: a capability token presented as `Authorization: Bearer <token>`, checked
- * before the upgrade. Only the token's SHA-256 is kept in memory, and digests are compared in constant
- * time, so neither the comparison's timing nor a log line reveals the token.
+ * WebSocket authentication, checked before the upgrade from `Authorization: Bearer <token>` (the scheme
+ * in any case, then one space; never from the query): a capability token, of which only the SHA-256 is
+ * kept in memory and digests are compared in constant time, or a signed JWT (`jwt_auth.ts`). Neither
+ * the comparison's timing nor a log line reveals the token. Refusals are 401 `text/plain` with Codex
+ * 0.171's texts.
  *
  * @module
  */
+import { type SignedBearerAuth, verifyJwt } from "./jwt_auth.ts";
 
 /** How the server authenticates WebSocket clients. */
-export type WebSocketAuth = { kind: "none" } | { kind: "capability-token"; sha256: Uint8Array };
+export type WebSocketAuth =
+  | { kind: "none" }
+  | { kind: "capability-token"; sha256: Uint8Array }
+  | SignedBearerAuth;
 
 /** Compares two byte strings in time that depends only on their lengths. */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -35,17 +41,40 @@ export async function tokenDigestFromFile(path: string): Promise<Uint8Array> {
   return sha256(token);
 }
 
+/** The bearer token of a request, or the reason there is none. */
+export function bearerToken(request: Request): { token: string } | { failure: string } {
+  const header = request.headers.get("authorization");
+  if (header === null) return { failure: "missing websocket bearer token" };
+  // Visible ASCII only (a header value the reference cannot read as a string is invalid to it).
+  if (/[^\x20-\x7e\t]/.test(header)) return { failure: "invalid authorization header" };
+  const space = header.indexOf(" ");
+  const token = space < 0 ? "" : header.slice(space + 1).trim();
+  if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer" || token === "") {
+    return { failure: "invalid authorization header" };
+  }
+  return { token };
+}
+
 /**
  * Checks a request's bearer token. Returns null when allowed, or the 401 response to send. The token
  * itself is never logged or echoed.
  */
 export async function checkBearer(auth: WebSocketAuth, request: Request): Promise<Response | null> {
   if (auth.kind === "none") return null;
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-  if (match && timingSafeEqual(await sha256(match[1].trim()), auth.sha256)) return null;
-  return new Response(match ? "invalid token" : "missing bearer token", {
+  const bearer = bearerToken(request);
+  let failure: string | null;
+  if ("failure" in bearer) failure = bearer.failure;
+  else if (auth.kind === "signed-bearer-token") failure = await verifyJwt(auth, bearer.token);
+  else {
+    const matches = timingSafeEqual(await sha256(bearer.token), auth.sha256);
+    failure = matches ? null : "invalid websocket bearer token";
+  }
+  if (failure === null) return null;
+  return new Response(failure, {
     status: 401,
-    headers: { "www-authenticate": 'Bearer realm="exec-server"' },
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "www-authenticate": 'Bearer realm="exec-server"',
+    },
   });
 }

@@ -15,6 +15,8 @@ export interface ReferenceServerOptions {
   env?: Record<string, string>;
   /** The server's `CODEX_HOME`; a scratch dir is created (and removed on close) when omitted. */
   codexHome?: string;
+  /** Extra `exec-server` arguments after `--listen ws://127.0.0.1:0`. */
+  args?: string[];
   /** How long to wait for the bound URL. Default 15 s. */
   startTimeoutMs?: number;
 }
@@ -37,7 +39,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const env: Record<string, string> = { ...Deno.env.toObject(), ...options.env, CODEX_HOME: codexHome };
   delete env.CODEX_EXEC_SERVER_URL;
   const child = new Deno.Command(options.codex, {
-    args: ["exec-server", "--listen", "ws://127.0.0.1:0"],
+    args: ["exec-server", "--listen", "ws://127.0.0.1:0", ...(options.args ?? [])],
     env,
     clearEnv: true,
     stdin: "null",
