@@ -18,7 +18,7 @@ let failed = false;
 
 // ---- resume cycles ----
 {
-  const server = await startWebSocketServer(["--session-ttl", "10"]);
+  const server = await startWebSocketServer(["--session-ttl", "10", "--resume-attached", "takeover"]);
   try {
     const result = await runResumeCycles(server.url!, cycles);
     let lines = 0;

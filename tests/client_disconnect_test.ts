@@ -5,6 +5,7 @@ import { LazyRemoteClient } from "../src/client/lazy_remote_client.ts";
 import type { ProcessEvent } from "../src/client/process_event.ts";
 import type { MessageTransport } from "../src/rpc/transport.ts";
 import { stdioServerParams, text } from "./client_test_util.ts";
+import { startTcpProxy } from "./support/tcp_proxy.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { type InProcessServer, startInProcessServer, startWebSocketServer } from "./support/servers.ts";
 
@@ -228,6 +229,39 @@ Deno.test("ExecServerClient resumes its session after a drop and re-binds a live
     assert.equal((await client.environmentInfo()).shell.path.length > 0, true);
   } finally {
     await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("after a half-open drop the client keeps resuming until the server's ping deadline frees its session", async () => {
+  // The server holds the old, silent connection (a vanished network path) and refuses the resume with
+  // -32010 until its 1 s ping deadline closes it; the client retries and gets its session back.
+  const server = await startInProcessServer({ wsPingTimeoutSec: 1 });
+  const proxy = startTcpProxy(server.url);
+  const accepts = countAccepts(server);
+  const client = await ExecServerClient.connect({ kind: "websocket", url: proxy.url }, {
+    resumeSessions: true,
+  });
+  try {
+    const sessionId = client.sessionId;
+    const handle = await client.startProcess({
+      argv: ["bash", "-c", "read x; echo got-$x"],
+      env: PATH_ENV,
+      pipeStdin: true,
+    });
+    proxy.strand();
+    // Sent after the drop: waits for the resume, which needs the retries.
+    assert.equal(await withTimeout(handle.write("after\n"), 15_000, "write after the resume"), "accepted");
+    assert.equal(client.sessionId, sessionId);
+    assert.ok(
+      accepts.count >= 3,
+      `expected a refused resume before the good one, saw ${accepts.count} accepts`,
+    );
+    const outcome = await withTimeout(handle.wait(), 10_000, "process end");
+    assert.equal(outcome.exitCode, 0);
+  } finally {
+    await client.close();
+    proxy.close();
     await server.close();
   }
 });

@@ -33,7 +33,7 @@ async function disconnect(server: InProcessServer, peer: RpcPeer, sessionId: str
 }
 
 Deno.test("20 disconnect/resume cycles (abrupt kill, clean close, takeover) lose and duplicate no output", async () => {
-  await withServer({ sessionTtlMs: 5_000 }, async (server) => {
+  await withServer({ sessionTtlMs: 5_000, resumeAttached: "takeover" }, async (server) => {
     const result = await runResumeCycles(server.url, 20);
     assert.equal(result.cycles, 20);
     assert.equal(result.wrongSession, 0);
@@ -89,8 +89,8 @@ Deno.test("resuming within the TTL cancels expiry; a later detach starts a fresh
   });
 });
 
-Deno.test("takeover: resuming an attached session fails the old connection's long-poll and closes it", async () => {
-  await withServer({ sessionTtlMs: 5_000 }, async (server, marker) => {
+Deno.test("--resume-attached takeover: resuming an attached session fails the old connection's long-poll and closes it", async () => {
+  await withServer({ sessionTtlMs: 5_000, resumeAttached: "takeover" }, async (server, marker) => {
     const old = await server.connect();
     const sessionId = await old.handshake();
     await old.call("process/start", bashStart("talker", "sleep 1000", { marker }));
@@ -112,15 +112,15 @@ Deno.test("takeover: resuming an attached session fails the old connection's lon
   });
 });
 
-Deno.test("--resume-attached reject: resuming an attached session is refused and nothing changes", async () => {
-  await withServer({ sessionTtlMs: 5_000, resumeAttached: "reject" }, async (server, marker) => {
+Deno.test("by default, resuming a session another live connection holds is refused (-32010) and nothing changes", async () => {
+  await withServer({ sessionTtlMs: 5_000 }, async (server, marker) => {
     const owner = await server.connect();
     const sessionId = await owner.handshake();
     await owner.call("process/start", bashStart("p", "sleep 1000", { marker }));
     const intruder = await server.connect();
     await rejectsWith(
       intruder.handshake(sessionId),
-      -32600,
+      -32010,
       `session ${sessionId} is already attached to another connection`,
     );
     // The owner is untouched and keeps working.

@@ -27,7 +27,7 @@ Serves the exec-server JSON-RPC API.
   --retain-bytes BYTES       retained output per process, in decoded bytes (default 8388608)
   --terminate-grace SECONDS  SIGTERM-to-SIGKILL grace when terminating a process tree (default 2)
   --session-ttl SECONDS      keep a detached session this long before ending its processes (default 30)
-  --resume-attached MODE     takeover (default) or reject: resuming a session another connection holds
+  --resume-attached MODE     reject (default, as Codex) or takeover: resuming a session another live connection holds
   --max-message-bytes BYTES  largest incoming message (default 67108864)
   --max-processes N          processes (running or retained) per session (default 1024)
   --max-sessions N           sessions at once (default 1024)

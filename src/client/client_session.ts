@@ -9,6 +9,7 @@
  * @module
  */
 import type { EnvironmentInfoResult } from "../protocol/environment.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import { Initialize, type RequestType } from "../protocol/methods.ts";
 import { formatIssue } from "../protocol/schema.ts";
 import { log } from "../util/log.ts";
@@ -53,6 +54,9 @@ interface Handshaken {
   sessionId: string;
   environmentInfo: EnvironmentInfoResult | null;
 }
+
+/** How long a resume keeps retrying that refusal: past a server's default ping deadline (2 x 30 s). */
+const RESUME_ATTACHED_RETRY_MS = 65_000;
 
 /** One logical session with an exec-server, across resumes. */
 export class ClientSession {
@@ -212,13 +216,32 @@ export class ClientSession {
       throw this.#dead ?? ExecServerClientError.disconnected("this transport cannot reconnect");
     }
     try {
-      this.#adopt(await this.#handshake(this.#sessionId || null));
+      this.#adopt(await this.#resumeHandshake());
     } catch (error) {
       this.#markDead(error as ExecServerClientError);
       throw error;
     }
     this.#dead = null;
     this.#events.onResumed();
+  }
+
+  /**
+   * The resume handshake. A server may still hold the session on the old, half-open connection and refuse
+   * (-32010) until its ping deadline closes it: retry with backoff, for a bounded time.
+   */
+  async #resumeHandshake(): Promise<Handshaken> {
+    const deadline = performance.now() + RESUME_ATTACHED_RETRY_MS;
+    for (let delay = 200;; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await this.#handshake(this.#sessionId || null);
+      } catch (error) {
+        const attached = error instanceof ExecServerClientError &&
+          error.code === ErrorCode.SessionAlreadyAttached;
+        if (!attached || this.#closedByOwner || performance.now() + delay > deadline) throw error;
+        log.debug(`exec-server client: session ${this.#sessionId} still attached; retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   #onDisconnect(connection: RpcConnection, error: ExecServerClientError): void {

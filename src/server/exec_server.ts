@@ -29,6 +29,9 @@ export function resolveProcessCwd(cwd: string): string {
   return parseAbsolutePath(cwd);
 }
 
+/** How long a resume of an attached session waits for the old connection to finish closing. */
+const RESUME_CLOSE_GRACE_MS = 500;
+
 /** An exec-server: accepts connections, owns sessions, and shuts everything down in one place. */
 export class ExecServer implements ConnectionHost {
   readonly options: ServerOptions;
@@ -87,14 +90,24 @@ export class ExecServer implements ConnectionHost {
   }
 
   async #initialize(connection: ServerConnection, params: InitializeParams): Promise<InitializeResult> {
-    if (connection.state !== "new") {
+    if (connection.state !== "new" || this.#initializing.has(connection)) {
       throw RpcError.invalidRequest("initialize may only be sent once per connection");
     }
-    const session = params.resumeSessionId != null
-      ? this.#resume(connection, params.resumeSessionId)
-      : this.#createSession();
-    session.attach(connection);
-    connection.markInitializing(session);
+    this.#initializing.add(connection);
+    let session: Session;
+    try {
+      session = params.resumeSessionId != null
+        ? await this.#resume(connection, params.resumeSessionId)
+        : this.#createSession();
+      // The wait for an old connection may outlive this one.
+      if ((connection.state as string) === "closed") {
+        throw RpcError.invalidRequest("connection closed during initialize");
+      }
+      session.attach(connection);
+      connection.markInitializing(session);
+    } finally {
+      this.#initializing.delete(connection);
+    }
     if (!this.#firstClient.settled) {
       this.#firstClient.settled = true;
       // Once this reply is on its way: not on the cold start path, usually done before the first start.
@@ -102,6 +115,9 @@ export class ExecServer implements ConnectionHost {
     }
     return { sessionId: session.id, environmentInfo: await environmentInfo() };
   }
+
+  /** Connections whose `initialize` is waiting (for a resumed session's old connection to go). */
+  readonly #initializing = new WeakSet<ServerConnection>();
 
   readonly #firstClient = Object.assign(Promise.withResolvers<void>(), { settled: false });
 
@@ -125,18 +141,46 @@ export class ExecServer implements ConnectionHost {
     return session;
   }
 
-  #resume(connection: ServerConnection, id: string): Session {
-    const session = this.#sessions.get(id);
-    if (!session || session.expired) throw RpcError.invalidRequest(`unknown session id ${id}`);
-    const previous = session.owner;
-    if (previous instanceof ServerConnection && previous !== connection && previous.state !== "closed") {
-      if (this.options.resumeAttached === "reject") {
-        throw RpcError.invalidRequest(`session ${id} is already attached to another connection`);
-      }
-      // Takeover: the old link is probably half-open; its pending long-polls fail and it is closed.
+  /**
+   * Finds a session to resume. One attached to another live connection is refused (-32010, as Codex 0.171
+   * does), unless `--resume-attached takeover`: a second client must not steal a session in use. A link
+   * that just dropped is often still closing when its client resumes, so the refusal waits up to
+   * {@link RESUME_CLOSE_GRACE_MS} for the old connection to close; a half-open one is closed by the
+   * WebSocket ping deadline (`--ws-ping-timeout`), after which a resume succeeds.
+   */
+  async #resume(connection: ServerConnection, id: string): Promise<Session> {
+    const lookup = () => {
+      const session = this.#sessions.get(id);
+      if (!session || session.expired) throw RpcError.invalidRequest(`unknown session id ${id}`);
+      return session;
+    };
+    let session = lookup();
+    const holder = () => {
+      const owner = session.owner;
+      return owner instanceof ServerConnection && owner !== connection && owner.state !== "closed"
+        ? owner
+        : null;
+    };
+    const previous = holder();
+    if (previous === null) return session;
+    if (this.options.resumeAttached === "takeover") {
       log.info(`session ${id} taken over by connection ${connection.id} from connection ${previous.id}`);
       previous.evict(
         new RpcError(ErrorCode.InvalidRequest, "session has been resumed by another connection"),
+      );
+      return session;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      previous.closed,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, RESUME_CLOSE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    session = lookup();
+    if (holder() !== null) {
+      throw new RpcError(
+        ErrorCode.SessionAlreadyAttached,
+        `session ${id} is already attached to another connection`,
       );
     }
     return session;

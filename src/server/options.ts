@@ -16,7 +16,7 @@ export interface ServerOptions {
   exitDrainMs: number;
   /** How long a detached session lives before its processes are terminated. */
   sessionTtlMs: number;
-  /** Resume of an attached session: take it over (default) or reject as 0.140.0 does. */
+  /** Resume of a session another live connection holds: refuse (default, as Codex does) or take it over. */
   resumeAttached: "takeover" | "reject";
   /** Largest incoming message. */
   maxMessageBytes: number;
@@ -47,7 +47,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   terminateGraceMs: 2_000,
   exitDrainMs: 100,
   sessionTtlMs: 30_000,
-  resumeAttached: "takeover",
+  resumeAttached: "reject",
   maxMessageBytes: 64 * 1024 * 1024,
   maxProcessesPerSession: 1024,
   maxSessions: 1024,

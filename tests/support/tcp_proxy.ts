@@ -12,6 +12,12 @@ export interface TcpProxy {
   readonly url: string;
   /** Drops every live forwarded connection (both directions, no close handshake). */
   kill(): void;
+  /**
+   * Closes the client side of every forwarded connection and stops forwarding, but leaves the server's
+   * side open and silent: a half-open link, as a vanished network path leaves it. Only the server's ping
+   * deadline can find out.
+   */
+  strand(): void;
   /** Stops listening and drops everything. */
   close(): void;
 }
@@ -21,7 +27,10 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
   const target = new URL(targetUrl);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const live = new Set<Deno.Conn>();
+  const upstreams = new Set<Deno.Conn>();
+  const stranded = new Set<Deno.Conn>();
   const drop = (conn: Deno.Conn) => {
+    if (stranded.has(conn)) return;
     if (!live.delete(conn)) return;
     try {
       conn.close();
@@ -54,6 +63,7 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
             return;
           }
           live.add(upstream);
+          upstreams.add(upstream);
           pipe(client, upstream);
           pipe(upstream, client);
         }, () => drop(client));
@@ -68,12 +78,19 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
     kill() {
       for (const conn of [...live]) drop(conn);
     },
+    strand() {
+      for (const conn of [...live]) {
+        if (upstreams.has(conn)) stranded.add(conn);
+        else drop(conn);
+      }
+    },
     close() {
       try {
         listener.close();
       } catch {
         // Already closed.
       }
+      stranded.clear();
       for (const conn of [...live]) drop(conn);
     },
   };
