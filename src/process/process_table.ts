@@ -9,6 +9,7 @@ import type { ProcessStartParams } from "../protocol/process.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import { buildChildEnv } from "./env_policy.ts";
 import { AckModeMemory } from "./ack_mode_memory.ts";
+import { withCodexSandboxAlias } from "./codex_sandbox_alias.ts";
 import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
 import { spawnChild } from "./spawn_child.ts";
 
@@ -54,7 +55,11 @@ export class ProcessTable {
       );
     }
     const cwd = resolveCwd(params.cwd);
-    const env = buildChildEnv(params.env, params.envPolicy);
+    const env = withCodexSandboxAlias(
+      params.argv[0],
+      params.arg0,
+      buildChildEnv(params.env, params.envPolicy),
+    );
     const child = spawnChild({ ...params, cwd, env, wrapper });
     const process = new ManagedProcess(id, child, {
       ...this.#options,

@@ -47,6 +47,8 @@ export interface RunCodexTurnOptions {
   serverTimeoutSec?: number;
   /** Extra environment for the Codex client process. */
   env?: Record<string, string>;
+  /** Extra `codex exec` arguments before the prompt (e.g. `--add-dir D`). */
+  extraArgs?: string[];
   /**
    * Where to keep per-run artefacts (client CODEX_HOME, raw requests, stdout, stderr). When omitted a
    * temp dir is used and removed after the run, unless `keepArtifacts` is set.
@@ -177,7 +179,7 @@ export async function runCodexTurn(options: RunCodexTurnOptions): Promise<CodexT
 
     const prompt = options.prompt ?? "Run the scripted tool calls.";
     const child = new Deno.Command(options.codex, {
-      args: ["exec", "--skip-git-repo-check", "--json", prompt],
+      args: ["exec", "--skip-git-repo-check", "--json", ...(options.extraArgs ?? []), prompt],
       cwd: options.workDir,
       env,
       clearEnv: true,
