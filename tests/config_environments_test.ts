@@ -9,8 +9,9 @@ const HOME = "/home/u/.codex";
 const PATH = `${HOME}/environments.toml`;
 const LONG_64 = "a".repeat(64);
 const LONG_65 = "a".repeat(65);
-const CODEX_ENTRY_KEYS =
-  "`id`, `url`, `program`, `args`, `env`, `cwd`, `connect_timeout_sec`, `initialize_timeout_sec`";
+/** Codex 0.171's entry keys, in its message order. */
+const CODEX_ENTRY_KEYS = "`id`, `skills`, `url`, `auth_bearer_token`, `program`, `args`, `env`, `cwd`, " +
+  "`connect_timeout_sec`, `initialize_timeout_sec`";
 
 function parse(text: string): EnvironmentsConfig {
   return parseEnvironmentsToml(text, { path: PATH, configDir: HOME });
@@ -819,10 +820,12 @@ Deno.test("parseEnvironmentsToml() parses environments.example.toml", async () =
   assert.deepEqual(config.environments.map((e) => `${e.kind}:${e.id}`), [
     "websocket:devbox",
     "websocket:prod-box",
+    "websocket:lab-box",
     "websocket:staging-box",
     "stdio:ssh-dev",
   ]);
-  const [devbox, prod, staging, ssh] = config.environments;
+  const [devbox, prod, lab, staging, ssh] = config.environments;
+  assert.deepEqual(lab.kind === "websocket" && lab.authToken, { value: "replace-me" });
   assert.equal(devbox.kind === "websocket" && devbox.connectTimeoutMs, 3000);
   assert.deepEqual(prod.kind === "websocket" && [prod.authToken, prod.tlsCaFile], [
     { env: "PROD_EXEC_SERVER_TOKEN" },
@@ -841,7 +844,11 @@ Deno.test("parseEnvironmentsToml() environments.example.toml minus extension lin
     .filter((line) => !/^(auth_token_file|auth_token_env|tls_ca_file)\s*=/.test(line))
     .join("\n");
   const config = parse(text);
-  for (const e of config.environments) assert.ok(!("authToken" in e) && !("tlsCaFile" in e));
+  for (const e of config.environments) {
+    // What is left is Codex 0.171's own `auth_bearer_token`.
+    assert.ok(!("tlsCaFile" in e), e.id);
+    if ("authToken" in e) assert.ok(e.authToken !== undefined && "value" in e.authToken, e.id);
+  }
 });
 
 Deno.test("parseEnvironmentsToml() rustTrim() matches Rust's whitespace set", () => {
@@ -1056,3 +1063,69 @@ Deno.test("loadEnvironments() propagates validation errors with the file path", 
     );
   });
 });
+
+// Codex 0.171's entry keys: `auth_bearer_token` (websocket only) and `[environments.skills]`, with its
+// messages as the 0.171 binary prints them.
+Deno.test("parseEnvironmentsToml() accepts Codex 0.171's auth_bearer_token and skills", () => {
+  const config = parse(ws("dev", 'auth_bearer_token = "tok"\n[environments.skills]\nrequired = ["a", "b"]'));
+  const entry = config.environments.find((e) => e.id === "dev");
+  assert.ok(entry && entry.kind === "websocket");
+  assert.deepEqual(entry.authToken, { value: "tok" });
+  assert.equal(
+    parse(ws("dev", 'auth_bearer_token = ""')).environments.find((e) => e.id === "dev")!.kind,
+    "websocket",
+  );
+});
+
+const CODEX_0171_CASES: ErrorCase[] = [
+  {
+    name: "auth_bearer_token on a program entry",
+    toml: `[[environments]]\nid = "a"\nprogram = "x"\nconnect_timeout_sec = 1\nauth_bearer_token = "t"`,
+    reason: "environment `a` auth_bearer_token requires url",
+    entryIndex: 0,
+    entryId: "a",
+    keys: ["auth_bearer_token"],
+  },
+  {
+    name: "auth_bearer_token of the wrong type",
+    toml: ws("a", "auth_bearer_token = 5"),
+    reason: "invalid type: integer `5`, expected a string",
+    kind: "shape",
+    entryIndex: 0,
+    entryId: "a",
+    keys: ["auth_bearer_token"],
+  },
+  {
+    name: "skills not a table",
+    toml: ws("a", "skills = true"),
+    reason: "invalid type: boolean `true`, expected struct ScopedSkillsConfig",
+    kind: "shape",
+    entryIndex: 0,
+    entryId: "a",
+    keys: ["skills"],
+  },
+  {
+    name: "unknown skills key",
+    toml: ws("a", "[environments.skills]\nbogus = 1"),
+    reason: "unknown field `bogus`, expected `required`",
+    kind: "shape",
+    entryIndex: 0,
+    entryId: "a",
+    keys: ["skills"],
+  },
+  {
+    name: "skills.required not a sequence",
+    toml: ws("a", "[environments.skills]\nrequired = 1"),
+    reason: "invalid type: integer `1`, expected a sequence",
+    kind: "shape",
+    entryIndex: 0,
+    entryId: "a",
+    keys: ["skills"],
+  },
+];
+
+for (const c of CODEX_0171_CASES) {
+  Deno.test(`parseEnvironmentsToml() rejects ${c.name} as Codex 0.171 does`, () => {
+    assertErrorCase(c, catchConfigError(() => parse(c.toml)));
+  });
+}

@@ -139,6 +139,7 @@ async function readAuthToken(
 ): Promise<string | null> {
   const source = config.authToken;
   if (source === undefined) return null;
+  if ("value" in source) return source.value;
   if ("file" in source) return (await readFileFor(config, source.file)).trim();
   const value = (options.env ?? Deno.env.toObject())[source.env];
   if (value === undefined || value.trim() === "") {

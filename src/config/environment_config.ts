@@ -19,7 +19,7 @@ export const LOCAL_ENVIRONMENT_ID = "local";
 export const MAX_ENVIRONMENT_ID_LENGTH = 64;
 
 /** Where a websocket environment's bearer token comes from (extension; read at connect time, not here). */
-export type AuthTokenSource = { file: string } | { env: string };
+export type AuthTokenSource = { file: string } | { env: string } | { value: string };
 
 /** An `[[environments]]` entry with `url`: an exec-server reached over WebSocket. */
 export interface WebSocketEnvironmentConfig {

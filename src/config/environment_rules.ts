@@ -33,6 +33,11 @@ export function resolveEntry(entry: EnvironmentEntry, configDir: string, fail: F
     if (stray.length) throw fail(stray, `environment \`${id}\` args, env, and cwd require program`);
   }
 
+  // 2b. Codex 0.171: `auth_bearer_token` needs `url`.
+  if (entry.url === undefined && entry.auth_bearer_token !== undefined) {
+    throw fail(["auth_bearer_token"], `environment \`${id}\` auth_bearer_token requires url`);
+  }
+
   // 3. `connect_timeout_sec` needs `url`.
   if (entry.url === undefined && entry.connect_timeout_sec !== undefined) {
     throw fail(["connect_timeout_sec"], `environment \`${id}\` connect_timeout_sec requires url`);
@@ -91,13 +96,16 @@ function resolveWebSocketExtensions(
   fail: Fail,
 ): Pick<WebSocketEnvironmentConfig, "authToken" | "tlsCaFile"> {
   const { id, auth_token_file: tokenFile, auth_token_env: tokenEnv, tls_ca_file: caFile } = entry;
-  if (tokenFile !== undefined && tokenEnv !== undefined) {
-    throw fail(
-      ["auth_token_file", "auth_token_env"],
-      `environment \`${id}\` auth_token_file and auth_token_env are mutually exclusive`,
-    );
+  const bearer = entry.auth_bearer_token;
+  const given = (
+    [["auth_bearer_token", bearer], ["auth_token_file", tokenFile], ["auth_token_env", tokenEnv]] as const
+  ).filter(([, value]) => value !== undefined).map(([key]) => key);
+  if (given.length > 1) {
+    throw fail([...given], `environment \`${id}\` ${given.join(" and ")} are mutually exclusive`);
   }
   const out: Pick<WebSocketEnvironmentConfig, "authToken" | "tlsCaFile"> = {};
+  // Codex sends an empty token as no token.
+  if (bearer !== undefined && bearer !== "") out.authToken = { value: bearer };
   if (tokenFile !== undefined) {
     if (rustTrim(tokenFile) === "") {
       throw fail(["auth_token_file"], `environment \`${id}\` auth_token_file cannot be empty`);

@@ -11,9 +11,12 @@ import { MAX_TIMEOUT_MS } from "./environment_config.ts";
 import { backticked } from "./environments_messages.ts";
 
 const TOP_LEVEL_KEYS = ["default", "include_local", "environments"] as const;
+/** Codex 0.171's entry keys, in its order (0.140's lacked `skills` and `auth_bearer_token`). */
 const CODEX_ENTRY_KEYS = [
   "id",
+  "skills",
   "url",
+  "auth_bearer_token",
   "program",
   "args",
   "env",
@@ -92,10 +95,27 @@ function tableError(allowed: readonly string[], extensions: readonly string[], e
   };
 }
 
+/** Codex 0.171's `[environments.skills]`: skills the environment must provide (accepted; not used here). */
+const ScopedSkillsSchema = lazySchema(() =>
+  z.strictObject({
+    required: z.optional(
+      z.array(stringField("required"), { error: typeError("required", "a sequence") }),
+    ),
+  }, {
+    error: (issue: { code?: string; keys?: string[]; input?: unknown }) =>
+      issue.code === "unrecognized_keys" && issue.keys?.length
+        ? `unknown field \`${issue.keys[0]}\`, expected \`required\``
+        : `invalid type: ${describeValue(issue.input)}, expected struct ScopedSkillsConfig`,
+  })
+);
+
 const EnvironmentEntrySchema = lazySchema(() =>
   z.strictObject({
     id: stringField("id"),
+    skills: z.optional(ScopedSkillsSchema),
     url: z.optional(stringField("url")),
+    /** Codex 0.171: the bearer token itself (requires `url`). */
+    auth_bearer_token: z.optional(stringField("auth_bearer_token")),
     program: z.optional(stringField("program")),
     args: z.optional(z.array(stringField("args"), { error: typeError("args", "a sequence") })),
     env: z.optional(z.record(z.string(), stringField("env"), { error: typeError("env", "a map") })),
