@@ -33,6 +33,7 @@ import {
   type RequestType,
   type ResultOf,
 } from "../protocol/methods.ts";
+import { wirePath } from "./wire_paths.ts";
 import { decodeBase64, encodeBase64 } from "../util/base64.ts";
 import { ExecServerClientError } from "./client_error.ts";
 import { ClientSession, type SessionOptions } from "./client_session.ts";
@@ -201,6 +202,11 @@ export class ExecServerClient {
     return Promise.resolve(known);
   }
 
+  /** A path in the server's dialect (see `wire_paths.ts`). */
+  #wire(path: string): string {
+    return wirePath(path, this.#session.environmentInfo);
+  }
+
   /** `fs/readFile`: the whole file, or `length` bytes from `offset` (extension). */
   async readFile(path: string, range: { offset?: number; length?: number } = {}): Promise<Uint8Array> {
     return decodeBase64((await this.readFileRange(path, range)).dataBase64);
@@ -208,7 +214,7 @@ export class ExecServerClient {
 
   /** `fs/readFile` with its raw result (ranged reads also report `size` and `eof`). */
   readFileRange(path: string, range: { offset?: number; length?: number } = {}): Promise<FsReadFileResult> {
-    return this.request(FsReadFile, { path, ...range });
+    return this.request(FsReadFile, { path: this.#wire(path), ...range });
   }
 
   /** `fs/writeFile`: create or truncate, or (extensions) write at `offset` / `append`. */
@@ -218,32 +224,32 @@ export class ExecServerClient {
     options: { offset?: number; append?: boolean } = {},
   ): Promise<void> {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    await this.request(FsWriteFile, { path, dataBase64: encodeBase64(bytes), ...options });
+    await this.request(FsWriteFile, { path: this.#wire(path), dataBase64: encodeBase64(bytes), ...options });
   }
 
   /** `fs/createDirectory` (recursive by default, as on the wire). */
   async createDirectory(path: string, options: { recursive?: boolean } = {}): Promise<void> {
-    await this.request(FsCreateDirectory, { path, ...options });
+    await this.request(FsCreateDirectory, { path: this.#wire(path), ...options });
   }
 
   /** `fs/getMetadata`. */
   getMetadata(path: string): Promise<FsMetadata> {
-    return this.request(FsGetMetadata, { path });
+    return this.request(FsGetMetadata, { path: this.#wire(path) });
   }
 
   /** `fs/canonicalize`: the real path, as a `file://` URI. */
   async canonicalize(path: string): Promise<string> {
-    return (await this.request(FsCanonicalize, { path })).path;
+    return (await this.request(FsCanonicalize, { path: this.#wire(path) })).path;
   }
 
   /** `fs/readDirectory` (raw readdir order). */
   async readDirectory(path: string): Promise<FsDirectoryEntry[]> {
-    return (await this.request(FsReadDirectory, { path })).entries;
+    return (await this.request(FsReadDirectory, { path: this.#wire(path) })).entries;
   }
 
   /** `fs/remove` (recursive and force by default, as on the wire). */
   async remove(path: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> {
-    await this.request(FsRemove, { path, ...options });
+    await this.request(FsRemove, { path: this.#wire(path), ...options });
   }
 
   /** `fs/copy`. */
@@ -252,7 +258,11 @@ export class ExecServerClient {
     destinationPath: string,
     options: { recursive?: boolean } = {},
   ): Promise<void> {
-    await this.request(FsCopy, { sourcePath, destinationPath, recursive: options.recursive ?? false });
+    await this.request(FsCopy, {
+      sourcePath: this.#wire(sourcePath),
+      destinationPath: this.#wire(destinationPath),
+      recursive: options.recursive ?? false,
+    });
   }
 
   /** Buffered `http/request` (the whole body in `bodyBase64`). */
@@ -307,7 +317,7 @@ export class ExecServerClient {
         ...params,
         ackMode,
         processId,
-        cwd: params.cwd ?? ".",
+        cwd: this.#wire(params.cwd ?? "."),
         env: params.env ?? {},
         tty: params.tty ?? false,
       });
