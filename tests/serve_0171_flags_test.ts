@@ -4,6 +4,7 @@
  * `CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE=true`: the server exits 0 when its stdin reaches EOF).
  */
 import assert from "node:assert/strict";
+import { cacheRoot, codexBinary } from "./codex/fetch_codex.ts";
 import { connectWebSocket, SERVER_ARGV, startStdioServer } from "./support/servers.ts";
 import type { RpcPeer } from "./support/rpc_peer.ts";
 import { withTimeout } from "./support/waiting.ts";
@@ -149,5 +150,37 @@ Deno.test("CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE other than true or false is a u
     });
     assert.equal(code, 2, `${JSON.stringify(value)}: ${stderr}`);
     assert.match(stderr, /CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE expects true or false/);
+  }
+});
+
+Deno.test("a bad --listen exits 1 with the reference's message", async () => {
+  const codex = await codexBinary("0.171.0");
+  await Deno.mkdir(cacheRoot(), { recursive: true });
+  const home = await Deno.makeTempDir({ dir: cacheRoot(), prefix: "listen-home-" });
+  try {
+    for (
+      const listen of [
+        "bogus",
+        "http://127.0.0.1:1",
+        "ws://localhost:1",
+        "ws://127.0.0.1",
+        "ws://127.0.0.1:1/x",
+      ]
+    ) {
+      const reference = await new Deno.Command(codex, {
+        args: ["exec-server", "--listen", listen],
+        env: { CODEX_HOME: home },
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const referenceLine = new TextDecoder().decode(reference.stderr).split("\n")[0].replace(/^Error: /, "");
+      const ours = await serve(["--listen", listen]);
+      assert.equal(ours.code, reference.code, listen);
+      assert.equal(ours.code, 1, listen);
+      assert.equal(ours.stderr.trim(), `exec-server: ${referenceLine}`, listen);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });

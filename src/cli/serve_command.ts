@@ -186,7 +186,8 @@ export function parseServeArgs(args: string[]): ServeConfig {
   try {
     target = parseListenUrl(listen);
   } catch (error) {
-    if (error instanceof ListenUrlError) throw new UsageError(error.message, SERVE_USAGE);
+    // As Codex: a bad --listen is a plain error (exit 1), not a usage error.
+    if (error instanceof ListenUrlError) throw new Error(error.message);
     throw error;
   }
   const auth = parseAuth(values);

@@ -23,7 +23,7 @@ export function parseListenUrl(value: string): ListenTarget {
   const match = /^(wss?):\/\/(\[[0-9A-Fa-f:.]+\]|[^/:]+):(\d{1,5})\/?$/.exec(value);
   if (!match) {
     if (/^wss?:\/\//.test(value)) {
-      throw new ListenUrlError(`invalid websocket --listen URL \`${value}\`; expected ws://IP:PORT`);
+      throw new ListenUrlError(`invalid websocket --listen URL \`${value}\`; expected \`ws://IP:PORT\``);
     }
     throw new ListenUrlError(`unsupported --listen URL \`${value}\`; expected \`ws://IP:PORT\` or \`stdio\``);
   }
@@ -32,7 +32,7 @@ export function parseListenUrl(value: string): ListenTarget {
   const hostname = host.startsWith("[") ? host.slice(1, -1) : host;
   const isIp = IPV4.test(hostname) || (host.startsWith("[") && hostname.includes(":"));
   if (!isIp || port > 65535) {
-    throw new ListenUrlError(`invalid websocket --listen URL \`${value}\`; expected ws://IP:PORT`);
+    throw new ListenUrlError(`invalid websocket --listen URL \`${value}\`; expected \`ws://IP:PORT\``);
   }
   return { kind: "websocket", secure: scheme === "wss", hostname, port };
 }
