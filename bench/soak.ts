@@ -1,13 +1,16 @@
 /**
  * Soak bench: 100 disconnect/resume cycles (abrupt TCP kill, clean close, half-open takeover) against a
- * server subprocess, checking that every line read is present once and in order; then the seeded
- * protocol fuzzer for N messages on both transports. Prints the figures; exits 1 on any failure.
+ * server subprocess, checking that every line read is present once and in order; 10 rounds of a 47.7 MB
+ * `ackMode: "notification"` stream whose link stalls and drops before a resume (0 bytes may be lost),
+ * and one with `--delivery-window 0` for comparison; then the seeded protocol fuzzer for N messages on
+ * both transports. Prints the figures; exits 1 on any failure.
  * Usage: deno run -A bench/soak.ts [cycles=100] [fuzzMessages=10000] [seed]
  *
  * @module
  */
 import { runFuzz } from "../tests/support/fuzz_messages.ts";
 import { checkCounterText, runResumeCycles } from "../tests/support/resume_cycles.ts";
+import { runNotificationDrop } from "../tests/support/notification_drop.ts";
 import { startWebSocketServer } from "../tests/support/servers.ts";
 import { peakRssKiB } from "../tests/support/process_count.ts";
 
@@ -48,6 +51,30 @@ let failed = false;
   } finally {
     await server.close();
   }
+}
+
+// ---- ackMode notification: stall, drop, resume ----
+{
+  const rounds = 10;
+  const results = [];
+  for (let round = 0; round < rounds; round++) {
+    results.push(await runNotificationDrop(47_700_000, 4_000_000 + round * 2_000_000));
+  }
+  // The same with written-counts-as-read (--delivery-window 0), to show what the window saves.
+  const unprotected = await runNotificationDrop(47_700_000, 4_000_000, { deliveryWindowBytes: 0 });
+  const lost = results.reduce((sum, r) => sum + (r.total - r.received), 0);
+  const ok = lost === 0 && results.every((r) => r.dropped === 0);
+  failed ||= !ok;
+  console.log(JSON.stringify({
+    notificationDrop: {
+      rounds,
+      bytesPerRound: 47_700_000,
+      lostBytes: lost,
+      droppedBytes: results.reduce((sum, r) => sum + r.dropped, 0),
+      withDeliveryWindow0: { lostBytes: unprotected.total - unprotected.received },
+      ok,
+    },
+  }));
 }
 
 // ---- fuzz ----

@@ -115,8 +115,9 @@ Deno.test("a client that stalls, loses its connection and resumes loses no outpu
   }
 });
 
-Deno.test("output lost under ackMode notification is reported and makes the outcome a failure", async () => {
-  const server = await startInProcessServer({ retainBytes: 64 * 1024 });
+Deno.test("output lost (ackMode notification, --delivery-window 0) is reported and makes the outcome a failure", async () => {
+  // Written counts as read: a drop while stalled loses what was in flight, which the client must report.
+  const server = await startInProcessServer({ retainBytes: 64 * 1024, deliveryWindowBytes: 0 });
   const client = await ExecServerClient.connect({ kind: "websocket", url: server.url }, {
     resumeSessions: true,
     process: { maxBufferedBytes: 64 * 1024 },

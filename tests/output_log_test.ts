@@ -117,3 +117,24 @@ Deno.test("OutputLog.page returns the first chunk whatever its size, then stops 
   assert.equal(log.hasChunksAfter(3), true);
   assert.equal(log.hasChunksAfter(4), false);
 });
+
+Deno.test("OutputLog in notification mode keeps in-flight chunks until delivered, without counting them against the bound", () => {
+  const log = new OutputLog(4 * (100 + CHUNK_OVERHEAD_BYTES), "notification");
+  const chunk = (seq: number) => ({ seq, stream: "stdout" as const, chunk: "", size: 100 });
+  for (let seq = 1; seq <= 8; seq++) {
+    log.append(chunk(seq));
+    log.noteSent(seq, 100);
+  }
+  // Twice the bound sent and none delivered: all retained (a resume replays them), and still room.
+  assert.equal(log.page(0, Infinity).chunks.length, 8);
+  assert.equal(log.hasRoom, true);
+  // Delivered up to 6: those may go, until the log is below its bound.
+  log.acknowledgeNotification(6);
+  assert.deepEqual(log.page(0, Infinity).chunks.map((c) => c.seq), [6, 7, 8]);
+  assert.equal(log.page(0, Infinity).droppedBytes, 500);
+  // The connection is gone: the undelivered chunks count against the bound again.
+  log.forgetInFlight();
+  for (let seq = 9; seq <= 10; seq++) log.append(chunk(seq));
+  assert.deepEqual(log.page(6, Infinity).chunks.map((c) => c.seq), [7, 8, 9, 10]);
+  assert.equal(log.hasRoom, false);
+});

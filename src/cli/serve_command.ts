@@ -33,6 +33,9 @@ Serves the exec-server JSON-RPC API.
   --max-sessions N           sessions at once (default 1024)
   --max-connections N        WebSocket connections at once (default 512)
   --ws-ping-timeout SECONDS  WebSocket ping interval and pong deadline; 0 disables (default 30)
+  --delivery-window BYTES    bytes that may sit between us and a client's reads (proxies buffer more):
+                             a notification counts as read only after this much more was sent
+                             (default: the kernel's tcp_wmem + tcp_rmem maxima; 0: written counts as read)
   --allow-origin ORIGIN      allow WebSocket upgrades from this browser Origin (repeatable)
   --ws-auth MODE             require "Authorization: Bearer <token>" on WebSocket upgrades; MODE is
                              capability-token (a fixed token) or signed-bearer-token (an HS256 JWT)
@@ -71,6 +74,7 @@ const OPTIONS = {
   "max-sessions": { type: "string" },
   "max-connections": { type: "string" },
   "ws-ping-timeout": { type: "string" },
+  "delivery-window": { type: "string" },
   "allow-origin": { type: "string", multiple: true },
   "ws-auth": { type: "string" },
   "ws-token-file": { type: "string" },
@@ -119,6 +123,14 @@ const EXIT_ON_STDIN_CLOSE_ENV = "CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE";
 function seconds(name: string, value: string | undefined): number | undefined {
   const n = parseNumberOption(name, value, SERVE_USAGE);
   return n === undefined ? undefined : Math.round(n * 1000);
+}
+
+function wholeBytes(name: string, value: string | undefined): number | undefined {
+  const n = parseNumberOption(name, value, SERVE_USAGE);
+  if (n !== undefined && !Number.isSafeInteger(n)) {
+    throw new UsageError(`--${name} expects a whole number of bytes, got \`${value}\``, SERVE_USAGE);
+  }
+  return n;
 }
 
 function count(name: string, value: string | undefined): number | undefined {
@@ -172,6 +184,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     maxSessions: count("max-sessions", values["max-sessions"]),
     maxConnections: count("max-connections", values["max-connections"]),
     wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
+    deliveryWindowBytes: wholeBytes("delivery-window", values["delivery-window"]),
     allowedOrigins: values["allow-origin"],
     maxSpawnRate: count("max-spawn-rate", values["max-spawn-rate"]),
     concurrentRequests: positiveInteger("concurrent-requests", values["concurrent-requests"]),

@@ -38,13 +38,14 @@ class MemoryTransport implements MessageTransport {
     this.#readLoop();
   }
 
-  send(message: string | readonly string[], onWritten?: () => void): void {
+  send(message: string | readonly string[], onWritten?: () => void, onDelivered?: () => void): void {
     if (this.#closed) return;
     const text = typeof message === "string" ? message : message.join("");
     this.#queuedBytes += text.length;
     this.#writer.write(text).then(() => {
       this.#queuedBytes -= text.length;
       onWritten?.();
+      onDelivered?.(); // in process: written is read
       this.#wakeIfDrained();
     }, () => {});
   }

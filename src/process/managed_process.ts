@@ -25,7 +25,7 @@ import { WriteIds } from "./write_ids.ts";
 import { AckModeMemory, AUTO_ACK_DECISION_MS } from "./ack_mode_memory.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";
-import { MAX_TIMER_MS } from "../util/timers.ts";
+import { waitForWake } from "../util/wake_wait.ts";
 
 /** Tunables for a managed process. */
 export interface ManagedProcessOptions {
@@ -118,6 +118,11 @@ export class ManagedProcess {
     this.#watchExit();
   }
 
+  /** The session's connection is gone: notifications it had in flight will never be confirmed. */
+  connectionLost(): void {
+    this.#log.forgetInFlight();
+  }
+
   /** Whether the sandbox likely refused what the exited process tried (false while it runs). */
   get sandboxDenied(): boolean {
     return this.#denial !== null && this.#exitCode !== null && this.#denial.deniedAt(this.#exitCode);
@@ -204,6 +209,7 @@ export class ManagedProcess {
     // into a bigger string (see WriteQueue). Same members, same order as encodeNotification would write.
     this.#sink.notifyEncoded(
       [`${this.#outputPrefix}${seq},"stream":"${stream}","chunk":"`, chunk, '"}}'],
+      () => this.#log.noteSent(seq, bytes.length),
       () => this.#log.acknowledgeNotification(seq),
     );
     this.#wake();
@@ -273,7 +279,7 @@ export class ManagedProcess {
     while (!this.#readReady(afterSeq)) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) break;
-      await this.#waitForEvent(remaining, signal);
+      await waitForWake(this.#waiters, remaining, signal);
     }
     const page = this.#log.page(afterSeq, maxBytes);
     const last = page.chunks.at(-1);
@@ -295,27 +301,6 @@ export class ManagedProcess {
   #readReady(afterSeq: number): boolean {
     return this.#log.hasChunksAfter(afterSeq) || this.#closed ||
       (this.#exited && afterSeq < this.#nextSeq - 1);
-  }
-
-  #waitForEvent(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    return new Promise<void>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const onAbort = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(done);
-        reject(signal.reason);
-      };
-      // Timers take at most 2^31-1 ms (a longer one fires at once): the caller re-arms until its deadline.
-      const timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMER_MS));
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(done);
-    });
   }
 
   /**

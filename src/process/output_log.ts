@@ -4,7 +4,10 @@
  * the bound hold a hundred times its nominal size in bookkeeping.
  *
  * Nothing a client has not received is evicted: a chunk becomes evictable only once it is acknowledged
- * (by a `process/read` cursor, or by a written `process/output` notification when the ack mode allows).
+ * (by a `process/read` cursor, or, when the ack mode allows, by a `process/output` notification the
+ * client has provably read: see `WebSocketTransport`'s delivery window). A notification sent but not yet
+ * delivered is "in flight": it stays retained (a resume replays it), but it does not count against the
+ * bound, or a producer could stall waiting for the very output that would confirm it.
  * When the bound is full of unacknowledged output, {@link OutputLog.whenRoom} stays pending and the
  * readers stop reading the child's pipes, so the child blocks instead of output being lost.
  *
@@ -47,6 +50,11 @@ export class OutputLog {
   #retainedBytes = 0;
   #readCursor = 0;
   #notifiedSeq = 0;
+  /** Notifications sent and not yet delivered, in seq order: (seq, size). */
+  #inFlightSeqs: number[] = [];
+  #inFlightSizes: number[] = [];
+  #inFlightHead = 0;
+  #inFlightBytes = 0;
   #ackMode: EffectiveAckMode;
   #roomWaiters: Array<() => void> = [];
   // Evicted chunks' (seq, size), for exact `droppedBytes`; bounded and only touched on eviction.
@@ -88,16 +96,53 @@ export class OutputLog {
     this.#evict();
   }
 
-  /** A `process/output` notification for `seq` was written to the client (written in seq order). */
+  /** The `process/output` notification of chunk `seq` (of `size` bytes) went out (sent in seq order). */
+  noteSent(seq: number, size: number): void {
+    this.#inFlightSeqs.push(seq);
+    this.#inFlightSizes.push(size + CHUNK_OVERHEAD_BYTES);
+    this.#inFlightBytes += size + CHUNK_OVERHEAD_BYTES;
+  }
+
+  /** The client has read the `process/output` notifications up to `seq` (delivered in seq order). */
   acknowledgeNotification(seq: number): void {
+    this.#settleInFlight(seq);
     if (seq <= this.#notifiedSeq) return;
     this.#notifiedSeq = seq;
     if (this.#ackMode === "notification") this.#evict();
   }
 
-  /** True while the log can take more output without dropping unacknowledged data. */
+  /**
+   * The connection that carried the in-flight notifications is gone: they will never be confirmed. They
+   * count against the bound again (a resumed client reads them with `process/read`).
+   */
+  forgetInFlight(): void {
+    this.#inFlightSeqs = [];
+    this.#inFlightSizes = [];
+    this.#inFlightHead = 0;
+    this.#inFlightBytes = 0;
+  }
+
+  #settleInFlight(seq: number): void {
+    while (this.#inFlightHead < this.#inFlightSeqs.length && this.#inFlightSeqs[this.#inFlightHead] <= seq) {
+      this.#inFlightBytes -= this.#inFlightSizes[this.#inFlightHead];
+      this.#inFlightHead++;
+    }
+    if (this.#inFlightHead > 1024 && this.#inFlightHead * 2 > this.#inFlightSeqs.length) {
+      this.#inFlightSeqs = this.#inFlightSeqs.slice(this.#inFlightHead);
+      this.#inFlightSizes = this.#inFlightSizes.slice(this.#inFlightHead);
+      this.#inFlightHead = 0;
+    }
+  }
+
+  /**
+   * True while the log can take more output without dropping unacknowledged data. In `notification`
+   * mode in-flight output is left out: the connection's own backpressure bounds it.
+   */
   get hasRoom(): boolean {
-    return this.#retainedBytes < this.#boundBytes;
+    const counted = this.#ackMode === "notification"
+      ? this.#retainedBytes - this.#inFlightBytes
+      : this.#retainedBytes;
+    return counted < this.#boundBytes;
   }
 
   /** Resolves once there is room (immediately if there is). */

@@ -87,6 +87,11 @@ export class ProcessTable {
     this.#evictionTimers.set(process.id, timer);
   }
 
+  /** The session lost its connection: see {@link ManagedProcess.connectionLost}. */
+  connectionLost(): void {
+    for (const process of this.#processes.values()) process.connectionLost();
+  }
+
   /** Ends every process tree and resolves when all are closed. Every shutdown path comes here. */
   async shutdownAll(options: { immediate?: boolean } = {}): Promise<void> {
     await Promise.all([...this.#processes.values()].map((p) => p.shutdown(options)));

@@ -8,15 +8,20 @@
 /** Outbound notifications for one connection (or the session's current connection). */
 export interface NotificationSink {
   /**
-   * Queues a notification. `onWritten` runs once the message has been handed to the transport.
+   * Queues a notification. `onWritten` runs once the message has been handed to the transport,
+   * `onDelivered` once the client has provably read it (see `MessageTransport.send`).
    * Returns false when nothing is attached to receive it (the notification is dropped).
    */
-  notify(method: string, params: unknown, onWritten?: () => void): boolean;
+  notify(method: string, params: unknown, onWritten?: () => void, onDelivered?: () => void): boolean;
   /**
    * Queues a notification its producer already encoded (a JSON text, or parts of one: see
    * `MessageTransport.send`), for hot paths such as `process/output`. Same contract as {@link notify}.
    */
-  notifyEncoded(message: string | readonly string[], onWritten?: () => void): boolean;
+  notifyEncoded(
+    message: string | readonly string[],
+    onWritten?: () => void,
+    onDelivered?: () => void,
+  ): boolean;
   /** Resolves when the outbound queue has room again; already resolved when it has room now. */
   whenWritable(): Promise<void>;
 }

@@ -75,8 +75,16 @@ export class StreamTransport implements MessageTransport {
     this.#readLoop();
   }
 
-  send(message: OutgoingMessage, onWritten?: () => void): void {
-    if (!this.#closed) this.#queue.push(message, onWritten);
+  send(message: OutgoingMessage, onWritten?: () => void, onDelivered?: () => void): void {
+    if (this.#closed) return;
+    // A pipe is not resumed after it breaks: written is as good as delivered.
+    const done = onDelivered
+      ? () => {
+        onWritten?.();
+        onDelivered();
+      }
+      : onWritten;
+    this.#queue.push(message, done);
   }
 
   async #writeRaw(bytes: Uint8Array): Promise<void> {

@@ -16,9 +16,40 @@ export interface WebSocketTransportOptions {
   description: string;
   maxMessageBytes?: number;
   highWaterBytes?: number;
+  /**
+   * Bytes that may sit between our queue and the peer's reads (our kernel's send buffer, the peer's
+   * receive buffer, anything in between): a message counts as delivered once this much more has left
+   * our queue after it. Default {@link kernelSocketWindowBytes}; 0 counts written as delivered.
+   */
+  deliveryWindowBytes?: number;
 }
 
 const POLL_MS = 2;
+/** How often pending deliveries are re-checked while our queue drains. */
+const DELIVERY_POLL_MS = 10;
+const FALLBACK_KERNEL_WINDOW = 16 * 1024 * 1024;
+
+let kernelWindow: number | null = null;
+
+/**
+ * The most one TCP hop can hold: the largest send buffer plus the largest receive buffer the kernel
+ * autotunes to (`tcp_wmem` + `tcp_rmem` maxima), read once; 16 MiB where they cannot be read.
+ */
+export function kernelSocketWindowBytes(): number {
+  if (kernelWindow !== null) return kernelWindow;
+  const max = (file: string) => {
+    const fields = Deno.readTextFileSync(file).trim().split(/\s+/).map(Number);
+    const value = fields[2];
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`unexpected ${file}`);
+    return value;
+  };
+  try {
+    kernelWindow = max("/proc/sys/net/ipv4/tcp_wmem") + max("/proc/sys/net/ipv4/tcp_rmem");
+  } catch {
+    kernelWindow = FALLBACK_KERNEL_WINDOW;
+  }
+  return kernelWindow;
+}
 
 /** A {@link MessageTransport} over an open (or opening) WebSocket. */
 export class WebSocketTransport implements MessageTransport {
@@ -32,12 +63,20 @@ export class WebSocketTransport implements MessageTransport {
   readonly #maxMessageBytes: number;
   readonly #highWater: number;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
+  readonly #deliveryWindow: number;
+  /** Characters handed to the socket so far (base64 output is ASCII: characters are bytes). */
+  #sentChars = 0;
+  /** Messages not yet known to be read by the peer: where each ends in the stream, and whom to tell. */
+  #undelivered: Array<{ end: number; onDelivered: () => void }> = [];
+  #undeliveredHead = 0;
+  #deliveryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(socket: WebSocket, options: WebSocketTransportOptions) {
     this.#socket = socket;
     this.description = options.description;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    this.#deliveryWindow = options.deliveryWindowBytes ?? kernelSocketWindowBytes();
     socket.binaryType = "arraybuffer";
   }
 
@@ -63,14 +102,51 @@ export class WebSocketTransport implements MessageTransport {
 
   #lastError = "";
 
-  send(message: string | readonly string[], onWritten?: () => void): void {
+  send(message: string | readonly string[], onWritten?: () => void, onDelivered?: () => void): void {
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
+    const text = typeof message === "string" ? message : message.join("");
     try {
-      this.#socket.send(typeof message === "string" ? message : message.join(""));
+      this.#socket.send(text);
     } catch {
       return;
     }
+    this.#sentChars += text.length;
     onWritten?.();
+    if (onDelivered) {
+      this.#undelivered.push({ end: this.#sentChars, onDelivered });
+      this.#checkDeliveries();
+    }
+  }
+
+  /**
+   * "Written to the socket" is not "read by the peer": a connection that drops loses what its kernel
+   * buffers held. But once a window's worth of later bytes has left our queue, an earlier message cannot
+   * still be in those buffers: the peer has read it. Deliveries are confirmed that way, in order; what is
+   * pending when the connection closes is never confirmed (its sender keeps it for the resume).
+   */
+  #checkDeliveries(): void {
+    const drained = this.#sentChars - this.#socket.bufferedAmount;
+    const pending = this.#undelivered;
+    while (this.#undeliveredHead < pending.length) {
+      const next = pending[this.#undeliveredHead];
+      if (next.end + this.#deliveryWindow > drained) break;
+      this.#undeliveredHead++;
+      next.onDelivered();
+    }
+    if (this.#undeliveredHead > 1024 && this.#undeliveredHead * 2 > pending.length) {
+      this.#undelivered = pending.slice(this.#undeliveredHead);
+      this.#undeliveredHead = 0;
+    }
+    // Our queue still draining may confirm more without another send; an empty queue cannot.
+    if (
+      this.#deliveryTimer === null && this.#undeliveredHead < this.#undelivered.length &&
+      this.#socket.bufferedAmount > 0 && !this.#closed
+    ) {
+      this.#deliveryTimer = setTimeout(() => {
+        this.#deliveryTimer = null;
+        if (!this.#closed) this.#checkDeliveries();
+      }, DELIVERY_POLL_MS);
+    }
   }
 
   whenWritable(): Promise<void> {
@@ -147,6 +223,10 @@ export class WebSocketTransport implements MessageTransport {
     this.#handlers = null;
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
     this.#pollTimer = null;
+    if (this.#deliveryTimer !== null) clearTimeout(this.#deliveryTimer);
+    this.#deliveryTimer = null;
+    this.#undelivered = []; // never confirmed: what they carried may be lost with the connection
+    this.#undeliveredHead = 0;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const wake of waiters) wake();

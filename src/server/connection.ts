@@ -85,14 +85,14 @@ export class ServerConnection {
 
   /** Notifications to this connection. */
   readonly notifications: NotificationSink = {
-    notify: (method, params, onWritten) => {
+    notify: (method, params, onWritten, onDelivered) => {
       if (this.#state === "closed") return false;
-      this.transport.send(encodeNotification(method, params), onWritten);
+      this.transport.send(encodeNotification(method, params), onWritten, onDelivered);
       return true;
     },
-    notifyEncoded: (message, onWritten) => {
+    notifyEncoded: (message, onWritten, onDelivered) => {
       if (this.#state === "closed") return false;
-      this.transport.send(message, onWritten);
+      this.transport.send(message, onWritten, onDelivered);
       return true;
     },
     whenWritable: () => this.transport.whenWritable(),

@@ -28,6 +28,12 @@ export interface ServerOptions {
   maxConnections: number;
   /** WebSocket: ping interval and pong deadline, seconds (0 disables). */
   wsPingTimeoutSec: number;
+  /**
+   * WebSocket: bytes that may sit between us and the client's reads; a notification counts as read
+   * once this much more has left our queue. null: one TCP hop's kernel buffers (`tcp_wmem` + `tcp_rmem`
+   * maxima). 0 counts written as read (the old behaviour: a drop may lose what was in flight).
+   */
+  deliveryWindowBytes: number | null;
   /** Browser origins allowed to open a WebSocket (none by default). */
   allowedOrigins: string[];
   /** Process starts allowed per second on one connection (burst of the same size). */
@@ -53,6 +59,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxSessions: 1024,
   maxConnections: 512,
   wsPingTimeoutSec: 30,
+  deliveryWindowBytes: null,
   allowedOrigins: [],
   maxSpawnRate: 1000,
   concurrentRequests: null,

@@ -29,10 +29,10 @@ export class Session {
     this.#ttlMs = options.sessionTtlMs;
     this.#onExpire = onExpire;
     const sink: NotificationSink = {
-      notify: (method, params, onWritten) =>
-        this.#owner?.notifications.notify(method, params, onWritten) ?? false,
-      notifyEncoded: (message, onWritten) =>
-        this.#owner?.notifications.notifyEncoded(message, onWritten) ?? false,
+      notify: (method, params, onWritten, onDelivered) =>
+        this.#owner?.notifications.notify(method, params, onWritten, onDelivered) ?? false,
+      notifyEncoded: (message, onWritten, onDelivered) =>
+        this.#owner?.notifications.notifyEncoded(message, onWritten, onDelivered) ?? false,
       whenWritable: () => this.#owner?.notifications.whenWritable() ?? Promise.resolve(),
     };
     this.processes = new ProcessTable({
@@ -55,6 +55,8 @@ export class Session {
 
   /** Attaches a connection (cancelling a pending expiry). */
   attach(owner: SessionOwner): void {
+    // A takeover: what the old connection had in flight will not be confirmed.
+    if (this.#owner !== null && this.#owner !== owner) this.processes.connectionLost();
     this.#owner = owner;
     if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = null;
@@ -64,6 +66,7 @@ export class Session {
   detach(owner: SessionOwner): void {
     if (this.#owner !== owner) return;
     this.#owner = null;
+    this.processes.connectionLost();
     if (this.#expired) return;
     this.#expiryTimer = setTimeout(() => this.expire(), this.#ttlMs);
   }

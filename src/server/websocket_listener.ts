@@ -155,6 +155,7 @@ async function handleRequest(
     new WebSocketTransport(socket, {
       description: `exec-server websocket ${peer}`,
       maxMessageBytes: server.options.maxMessageBytes,
+      deliveryWindowBytes: server.options.deliveryWindowBytes ?? undefined,
     }),
   );
   return response;

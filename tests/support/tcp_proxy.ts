@@ -18,6 +18,11 @@ export interface TcpProxy {
    * deadline can find out.
    */
   strand(): void;
+  /**
+   * Stops reading from the server: what it sends piles up in the kernel buffers between it and us, as
+   * when a client stalls. `kill()` then loses all of it.
+   */
+  pauseFromServer(): void;
   /** Stops listening and drops everything. */
   close(): void;
 }
@@ -38,10 +43,12 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
       // Already closed.
     }
   };
+  let paused: PromiseWithResolvers<void> | null = null;
   const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
+        if (paused && upstreams.has(from)) await paused.promise;
         const n = await from.read(buffer);
         if (n === null) break;
         let written = 0;
@@ -77,6 +84,11 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
     url: `ws://127.0.0.1:${port}`,
     kill() {
       for (const conn of [...live]) drop(conn);
+      paused?.resolve(); // the paused readers find their sockets closed
+      paused = null;
+    },
+    pauseFromServer() {
+      paused ??= Promise.withResolvers<void>();
     },
     strand() {
       for (const conn of [...live]) {
@@ -92,6 +104,8 @@ export function startTcpProxy(targetUrl: string): TcpProxy {
       }
       stranded.clear();
       for (const conn of [...live]) drop(conn);
+      paused?.resolve();
+      paused = null;
     },
   };
 }
