@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-explicit-any -- raw JSON-RPC replies of three different servers, checked by the scenarios
 /**
  * The benchmark's own JSON-RPC client: deliberately minimal, because it is part of what is measured and
  * the same client drives both servers.

@@ -256,6 +256,7 @@ async function runScenario(s: Scenario, specs: ServerSpec[], cfg: Config): Promi
       // Facts of failed runs matter too (e.g. bytes lost by ours).
       if (record && sample.errors.length > 0 && sample.facts) st.facts.push(sample.facts);
     } catch (e) {
+      // deno-lint-ignore no-explicit-any -- the scenario context's server is untyped here
       const server = (ctx as any).server;
       const tail = server?.stderrTail ? `\n  server stderr: ${server.stderrTail.slice(-600)}` : "";
       st.failures.push((e as Error).message);

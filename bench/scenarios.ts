@@ -743,6 +743,7 @@ async function ensureRandomFile(path: string, size: number): Promise<Uint8Array>
 }
 
 /** Checks an `fs/readFile` result (parsed or raw) against the expected bytes. */
+// deno-lint-ignore no-explicit-any -- a raw reply, checked field by field here
 function checkReadFile(r: any, expected: Uint8Array): string[] {
   let b64: string;
   if (r && typeof r === "object" && "raw" in r) {
@@ -770,6 +771,7 @@ function checkReadFile(r: any, expected: Uint8Array): string[] {
 }
 
 /** Sends a request whose params are pre-encoded bytes (no per-run string building of 67 MB). */
+// deno-lint-ignore no-explicit-any -- a raw reply, checked by the caller
 function requestBytes(client: StdioClient, method: string, params: Uint8Array): Promise<any> {
   return client.requestWithBytes(method, params);
 }

@@ -10,7 +10,7 @@
  */
 import type { EnvironmentInfoResult } from "../protocol/environment.ts";
 import { ErrorCode } from "../protocol/errors.ts";
-import { Initialize, type RequestType } from "../protocol/methods.ts";
+import { Initialize, Initialized, type RequestType } from "../protocol/methods.ts";
 import { formatIssue } from "../protocol/schema.ts";
 import { log } from "../util/log.ts";
 import { ExecServerClientError } from "./client_error.ts";
@@ -180,7 +180,7 @@ export class ClientSession {
       ]);
       const result = Initialize.result.safeParse(raw);
       if (!result.success) throw ExecServerClientError.protocol("invalid initialize result");
-      connection.notify("initialized", {});
+      connection.notify(Initialized.method, {});
       return {
         connection,
         link,

@@ -182,6 +182,7 @@ export class ExecServerClient {
    * ```
    * @throws {ExecServerClientError}
    */
+  // deno-lint-ignore no-explicit-any -- any descriptor: its own types are inferred through ParamsOf/ResultOf
   request<D extends RequestType<any, any>>(descriptor: D, params: ParamsOf<D>): Promise<ResultOf<D>> {
     return this.#session.send(descriptor, params) as Promise<ResultOf<D>>;
   }

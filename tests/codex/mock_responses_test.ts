@@ -3,6 +3,7 @@ import { callIdFor, DEFAULT_SENTINEL, type ScriptedStep, startMockResponses } fr
 import { sessionIdFrom } from "./scenarios.ts";
 
 /** Parses the SSE body of one mock answer into its events. */
+// deno-lint-ignore no-explicit-any -- raw JSON from the mock server
 async function post(baseUrl: string, input: unknown[]): Promise<Record<string, any>[]> {
   const res = await fetch(`${baseUrl}/responses`, {
     method: "POST",
