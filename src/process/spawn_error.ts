@@ -1,6 +1,6 @@
 /**
  * Spawn failures in the reference's words (`<strerror> (os error N)`), through the one OS-error mapping
- * in `src/fs/os_error.ts`. Deno reports a few spawn failures without an errno; those are named here.
+ * in `src/protocol/os_error.ts`. Deno reports a few spawn failures without an errno; those are named here.
  *
  * @module
  */
