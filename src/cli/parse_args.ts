@@ -61,8 +61,12 @@ function isStringOption(options: ArgOptions, name: string): boolean {
   return own(options, name)?.type === "string";
 }
 
-/** `parseArgs`'s tokenizer: short groups expanded, `-fVALUE`, `--name=value`, everything after `--`. */
-function tokenize(args: readonly string[], options: ArgOptions): Token[] {
+/**
+ * `parseArgs`'s tokenizer: short groups expanded, `-fVALUE`, `--name=value`, everything after `--`. With
+ * `stopAtPositional`, the first positional ends the options, as for `ssh host cmd -l`: it and everything
+ * after it are positionals, untouched.
+ */
+function tokenize(args: readonly string[], options: ArgOptions, stopAtPositional = false): Token[] {
   const tokens: Token[] = [];
   const remaining = [...args];
   while (remaining.length > 0) {
@@ -130,6 +134,10 @@ function tokenize(args: readonly string[], options: ArgOptions): Token[] {
       continue;
     }
     tokens.push({ kind: "positional", value: arg });
+    if (stopAtPositional) {
+      for (const value of remaining) tokens.push({ kind: "positional", value });
+      break;
+    }
   }
   return tokens;
 }
@@ -168,14 +176,23 @@ function checkOption(options: ArgOptions, token: OptionToken, allowPositionals: 
   }
 }
 
-/** Parses `args` strictly, like `parseArgs({ args, options, strict: true, allowPositionals })`. */
+/**
+ * Parses `args` strictly, like `parseArgs({ args, options, strict: true, allowPositionals })`;
+ * `stopAtPositional` (ours) ends the options at the first positional.
+ */
 export function parseArgs<T extends ArgOptions>(
-  config: { args: readonly string[]; options: T; strict?: true; allowPositionals?: boolean },
+  config: {
+    args: readonly string[];
+    options: T;
+    strict?: true;
+    allowPositionals?: boolean;
+    stopAtPositional?: boolean;
+  },
 ): { values: ArgValues<T>; positionals: string[] } {
   const allowPositionals = config.allowPositionals ?? false;
   const values: Record<string, unknown> = Object.create(null);
   const positionals: string[] = [];
-  for (const token of tokenize(config.args, config.options)) {
+  for (const token of tokenize(config.args, config.options, config.stopAtPositional)) {
     if (token.kind === "positional") {
       if (!allowPositionals) {
         throw new ArgsError(

@@ -12,10 +12,10 @@ import { EXIT_CONNECTION, openTarget, reportError, type Target, writeAll } from 
 import { UsageError } from "./usage_error.ts";
 
 /** `exec-server run --help`. */
-export const RUN_USAGE = `usage: exec-server run [options] -- COMMAND [ARGS...]
+export const RUN_USAGE = `usage: exec-server run [options] [--] COMMAND [ARGS...]
 
 Runs COMMAND in an environment and streams its output. The command is executed directly (no shell);
-use \`-- sh -c '...'\` for shell syntax.
+use \`sh -c '...'\` for shell syntax. Options end at COMMAND: what follows it is passed on untouched.
 
   --env ID        environment to use (default: the configured default, else local)
   --config PATH   environments file (default: $CODEX_HOME/environments.toml)
@@ -24,12 +24,18 @@ use \`-- sh -c '...'\` for shell syntax.
   --token-env V   with --url: send the bearer token held in environment variable V
   --ca-file F     with --url wss://: trust this PEM CA bundle
   --cwd DIR       working directory on the remote side (default: the server's directory)
+  -e NAME=VALUE   set a variable in the command's environment (repeatable; -e NAME passes the local value)
   --tty, -t       allocate a terminal (raw local terminal, window size follows SIGWINCH)
   -h, --help      show this help
+
+Ctrl-C interrupts the remote command; a second Ctrl-C terminates it; a third leaves it and exits.
+A closed output pipe (\`run ... | head\`) terminates it.
 
 exit status:
   N      the remote command's exit status (128+N when it was killed by signal N)
   127    the command could not be started
+  130    left running after a third Ctrl-C
+  141    the local output pipe was closed
   1      configuration error or other failure
   2      usage error
   255    the exec-server could not be reached, or the connection was lost`;
@@ -44,6 +50,8 @@ export interface RunConfig {
   tokenEnv?: string;
   caFile?: string;
   cwd?: string;
+  /** `-e` assignments, in order. */
+  env: Record<string, string>;
   tty: boolean;
 }
 
@@ -61,10 +69,12 @@ export function parseRunArgs(args: string[]): RunConfig | "help" {
         "token-env": { type: "string" },
         "ca-file": { type: "string" },
         cwd: { type: "string" },
+        setenv: { type: "string", short: "e", multiple: true },
         tty: { type: "boolean", short: "t" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
+      stopAtPositional: true,
       strict: true,
     });
   } catch (error) {
@@ -81,8 +91,30 @@ export function parseRunArgs(args: string[]): RunConfig | "help" {
     tokenEnv: parsed.values["token-env"],
     caFile: parsed.values["ca-file"],
     cwd: parsed.values.cwd,
+    env: parseAssignments(parsed.values.setenv ?? []),
     tty: parsed.values.tty ?? false,
   };
+}
+
+/** `-e NAME=VALUE` (or `-e NAME`: the local value, as `docker run -e` does) into an environment. */
+function parseAssignments(assignments: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const equals = assignment.indexOf("=");
+    const name = equals === -1 ? assignment : assignment.slice(0, equals);
+    if (name === "" || name.includes("\0")) {
+      throw new UsageError(`-e expects NAME=VALUE, got \`${assignment}\``, RUN_USAGE);
+    }
+    if (equals !== -1) env[name] = assignment.slice(equals + 1);
+    else {
+      const local = Deno.env.get(name);
+      if (local === undefined) {
+        throw new UsageError(`-e ${name}: not set in the local environment`, RUN_USAGE);
+      }
+      env[name] = local;
+    }
+  }
+  return env;
 }
 
 /** Runs the `run` command; returns the exit status. */
@@ -111,7 +143,7 @@ async function runRemote(target: Target, config: RunConfig): Promise<number> {
     handle = await target.client.startProcess({
       argv: config.argv,
       cwd: config.cwd,
-      env: config.tty ? { TERM: Deno.env.get("TERM") ?? "xterm-256color" } : {},
+      env: { ...(config.tty ? { TERM: Deno.env.get("TERM") ?? "xterm-256color" } : {}), ...config.env },
       envPolicy: INHERIT_ALL_ENV_POLICY,
       tty: config.tty,
       pipeStdin: true,
@@ -120,7 +152,7 @@ async function runRemote(target: Target, config: RunConfig): Promise<number> {
     });
   } catch (error) {
     if (error instanceof ExecServerClientError && error.kind === "server") {
-      console.error(`exec-server run: cannot start \`${config.argv[0]}\`: ${error.serverMessage}`);
+      console.error(`exec-server run: ${await startFailure(target, config, error)}`);
       return 127;
     }
     throw error;
@@ -139,29 +171,50 @@ async function runRemote(target: Target, config: RunConfig): Promise<number> {
       Deno.addSignalListener("SIGWINCH", onResize);
       cleanups.push(() => Deno.removeSignalListener("SIGWINCH", onResize));
     }
+    let leave: (code: number) => void = () => {};
+    const left = new Promise<number>((resolve) => (leave = resolve));
     if (!terminal) {
-      // Without a remote terminal, local ^C and kill reach the remote process group as signals.
-      for (
-        const [signal, name] of [["SIGINT", "interrupt"], ["SIGTERM", "terminate"], [
-          "SIGHUP",
-          "hangup",
-        ]] as const
-      ) {
+      // Without a remote terminal, local ^C and kill reach the remote process group as signals. A second
+      // ^C terminates the remote (for one that ignores SIGINT); a third leaves it and exits.
+      let interrupts = 0;
+      const onInterrupt = () => {
+        interrupts++;
+        if (interrupts === 1) handle.signal("interrupt").catch(() => {});
+        else if (interrupts === 2) {
+          console.error("exec-server run: terminating the remote command (Ctrl-C again to leave it)");
+          handle.terminate().catch(() => {});
+        } else leave(130);
+      };
+      Deno.addSignalListener("SIGINT", onInterrupt);
+      cleanups.push(() => Deno.removeSignalListener("SIGINT", onInterrupt));
+      for (const [signal, name] of [["SIGTERM", "terminate"], ["SIGHUP", "hangup"]] as const) {
         const forward = () => handle.signal(name).catch(() => {});
         Deno.addSignalListener(signal, forward);
         cleanups.push(() => Deno.removeSignalListener(signal, forward));
       }
     }
     forwardStdin(handle);
-    for await (const event of handle) {
-      if (event.type === "output") {
-        await writeAll(event.stream === "stderr" ? Deno.stderr : Deno.stdout, event.chunk);
-      } else if (event.type === "dropped") {
-        console.error(
-          `exec-server run: ${event.bytes} bytes of output were lost (server retention exceeded)`,
-        );
+    const streamed = (async () => {
+      for await (const event of handle) {
+        if (event.type === "output") {
+          try {
+            await writeAll(event.stream === "stderr" ? Deno.stderr : Deno.stdout, event.chunk);
+          } catch (error) {
+            if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+            // `run ... | head`: nobody reads any more. Stop the remote as a local pipeline would.
+            await handle.terminate().catch(() => {});
+            return EXIT_BROKEN_PIPE;
+          }
+        } else if (event.type === "dropped") {
+          console.error(
+            `exec-server run: ${event.bytes} bytes of output were lost (server retention exceeded)`,
+          );
+        }
       }
-    }
+      return null;
+    })();
+    const early = await Promise.race([streamed, left]);
+    if (early !== null) return early;
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup();
   }
@@ -172,6 +225,32 @@ async function runRemote(target: Target, config: RunConfig): Promise<number> {
   }
   // -1: the server could not collect a status (e.g. terminated); report it like a lost connection.
   return outcome.exitCode === null || outcome.exitCode < 0 ? EXIT_CONNECTION : outcome.exitCode & 0xff;
+}
+
+/** 128 + SIGPIPE, what a shell reports for a pipeline writer whose reader went away. */
+const EXIT_BROKEN_PIPE = 141;
+
+/**
+ * Why a start failed, in words that name the culprit: a missing `--cwd` by its name (the server reports
+ * ENOENT for a missing program and a missing cwd alike), a command line that needed a shell with a hint.
+ */
+async function startFailure(
+  target: Target,
+  config: RunConfig,
+  error: ExecServerClientError,
+): Promise<string> {
+  const program = config.argv[0];
+  const notFound = (error.data as { kind?: string } | undefined)?.kind === "spawnNotFound" ||
+    /No such file or directory/.test(error.serverMessage ?? "");
+  if (notFound && config.cwd !== undefined) {
+    const cwdExists = await target.client.getMetadata(config.cwd).then((m) => m.isDirectory, () => false);
+    if (!cwdExists) return `--cwd ${config.cwd}: no such directory on the remote side`;
+  }
+  const base = `cannot start \`${program}\`: ${error.serverMessage}`;
+  if (notFound && config.argv.length === 1 && /[\s|&;<>()$`*?"']/.test(program)) {
+    return `${base}\n  hint: the command is run without a shell; for a shell command line use: sh -c '${program}'`;
+  }
+  return base;
 }
 
 /** Copies local stdin to the process until EOF (then closes its stdin) or until it finishes. */

@@ -34,6 +34,8 @@ export interface ExecServerClientErrorDetails {
   code?: number;
   /** The server's message without our prefix, for `kind: "server"`. */
   serverMessage?: string;
+  /** The error's `data`, for `kind: "server"` (e.g. `{kind: "spawnNotFound"}` from Codex 0.171 servers). */
+  data?: unknown;
   cause?: unknown;
 }
 
@@ -46,12 +48,15 @@ export class ExecServerClientError extends Error {
   readonly code?: number;
   /** The server's own message for `kind: "server"`. */
   readonly serverMessage?: string;
+  /** The server's error `data`, for `kind: "server"`, when it sent any. */
+  readonly data?: unknown;
 
   constructor(kind: ExecServerClientErrorKind, message: string, details: ExecServerClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.kind = kind;
     if (details.code !== undefined) this.code = details.code;
     if (details.serverMessage !== undefined) this.serverMessage = details.serverMessage;
+    if (details.data !== undefined) this.data = details.data;
   }
 
   /** True for failures that mean "the exec-server could not be reached or went away". */
@@ -66,7 +71,7 @@ export class ExecServerClientError extends Error {
     return new ExecServerClientError(
       "server",
       `exec-server rejected request (${error.code}): ${error.message}`,
-      { code: error.code, serverMessage: error.message },
+      { code: error.code, serverMessage: error.message, data: error.data },
     );
   }
 
