@@ -1,10 +1,15 @@
 /**
- * `deno task test`: runs the whole suite and closes with a plain `N passed, N failed, N skipped` line
- * counted from deno's JUnit report (leaf test cases: steps count, the tests that hold them do not).
- * Extra arguments go to `deno test` (e.g. `--filter`). Named run_tests.ts so deno's test glob never runs it.
+ * `deno task test`: installs the Debian packages the suite needs when it can (root with apt-get; one line
+ * each), runs the whole suite and closes with a plain `N passed, N failed, N skipped` line counted from
+ * deno's JUnit report (leaf test cases: steps count, the tests that hold them do not); when tests were
+ * skipped for a package it could not install, a line before it names the package. Extra arguments go to
+ * `deno test` (e.g. `--filter`). Named run_tests.ts so deno's test glob never runs it.
  *
  * @module
  */
+import { REQUIREMENTS } from "../tests/support/requirements.ts";
+
+const missing = await provision();
 
 const junitPath = await Deno.makeTempFile({ prefix: "exec-server-junit-", suffix: ".xml" });
 try {
@@ -23,6 +28,14 @@ try {
   }
   const counts = countLeafCases(xml);
   if (status.code !== 0 && counts.failed === 0) counts.failed = 1;
+  if (counts.skipped > 0 && missing.length > 0) {
+    const packages = missing.map((r) => r.pkg).join(" ");
+    console.log(
+      `\nskipped: ${counts.skipped} (need ${
+        missing.map((r) => `${r.pkg} for ${r.for}`).join(", ")
+      }: apt-get install ${packages})`,
+    );
+  }
   console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   Deno.exit(status.code);
 } finally {
@@ -73,4 +86,38 @@ function decodeXml(text: string): string {
     "'",
   )
     .replaceAll("&amp;", "&");
+}
+
+/** Installs what is missing where this user can (root, apt-get); returns what is still missing. */
+async function provision(): Promise<{ pkg: string; for: string }[]> {
+  const absent = Object.values(REQUIREMENTS).filter((r) => !r.installed());
+  if (absent.length === 0) return [];
+  const canInstall = Deno.uid() === 0 && await succeeds("apt-get", ["--version"]);
+  if (!canInstall) {
+    for (const r of absent) {
+      console.log(`deno task test: ${r.pkg} is not installed (${r.for}); not root, not installing`);
+    }
+    return absent;
+  }
+  let updated = false;
+  for (const r of absent) {
+    console.log(`deno task test: installing ${r.pkg} (for ${r.for})`);
+    if (!updated) {
+      updated = true;
+      await succeeds("apt-get", ["update", "-qq"]);
+    }
+    if (!await succeeds("apt-get", ["install", "-y", "-qq", r.pkg], { DEBIAN_FRONTEND: "noninteractive" })) {
+      console.log(`deno task test: installing ${r.pkg} failed`);
+    }
+  }
+  return absent.filter((r) => !r.installed());
+}
+
+async function succeeds(command: string, args: string[], env: Record<string, string> = {}): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(command, { args, env, stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
 }

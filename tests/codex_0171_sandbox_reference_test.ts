@@ -4,7 +4,7 @@
  * denied write is reported as `sandboxDenied: true` and a plain failure is not, and
  * `missing_path_behavior` is validated.
  */
-import { bwrapAvailable } from "../src/sandbox/bwrap.ts";
+import { requires } from "./support/requirements.ts";
 import { b64, call, compare, type Step, u } from "./support/differential.ts";
 import type { Json } from "./support/rpc_peer.ts";
 
@@ -53,7 +53,7 @@ async function fixture(w: string): Promise<void> {
   await Deno.writeTextFile(`${w}/out/r`, "readable outside the roots\n");
 }
 
-const sandboxTest = { ignore: !bwrapAvailable() && Deno.env.get("CI") !== "true" };
+const sandboxTest = requires("bubblewrap");
 
 Deno.test({
   ...sandboxTest,

@@ -4,7 +4,7 @@
  * exec-server and to ours, both over stdio with `file://` URIs, must give the same results, error
  * codes and messages (ours may add `for field ...`), notifications and effects on disk.
  */
-import { bwrapAvailable } from "../src/sandbox/bwrap.ts";
+import { requires } from "./support/requirements.ts";
 import { b64, call, compare, type Step, u } from "./support/differential.ts";
 import type { Json } from "./support/rpc_peer.ts";
 
@@ -265,7 +265,7 @@ function sandboxFor(w: string): Json {
 
 Deno.test({
   name: "sandboxed fs/open, fs/walk, fs/readFile of a FIFO and hard-link writes match the reference",
-  ignore: !bwrapAvailable(),
+  ...requires("bubblewrap"),
   fn: () =>
     compare(async (w) => {
       await Deno.mkdir(`${w}/ws`);

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { type SandboxContext, SandboxContextSchema, type SandboxEntry } from "../src/protocol/sandbox.ts";
+import { requires } from "./support/requirements.ts";
 import { bwrapArgv, bwrapAvailable, findBwrap, userNamespacesUsable } from "../src/sandbox/bwrap.ts";
 import { type EnforcedPlan, sandboxPlan } from "../src/sandbox/policy.ts";
 import { withTempDir } from "./fs_test_util.ts";
 
-const ignore = !bwrapAvailable();
+const { ignore } = requires("bubblewrap");
 const at = (path: string, access: SandboxEntry["access"]): SandboxEntry => ({
   path: { type: "path", path },
   access,

@@ -3,6 +3,7 @@
  * (tests/fixtures/sandbox_helper_entry.ts standing in for `main.ts __sandbox-helper`).
  */
 import assert from "node:assert/strict";
+import { requires } from "./support/requirements.ts";
 import { createFsHandlers } from "../src/server/fs_handlers.ts";
 import { toFileUri } from "../src/protocol/paths.ts";
 import { ErrorCode } from "../src/protocol/errors.ts";
@@ -18,7 +19,7 @@ setSelfCommand([
   new URL("./fixtures/sandbox_helper_entry.ts", import.meta.url).pathname,
 ]);
 const fs = createFsHandlers();
-const ignore = !bwrapAvailable();
+const { ignore } = requires("bubblewrap");
 
 const root = (access: SandboxEntry["access"]): SandboxEntry => ({
   path: { type: "special", value: { kind: "root" } },

@@ -103,7 +103,9 @@ export function selectEnvironment(
   const others = manager.environmentIds().filter((other) => other !== environment.id);
   if (environment.id === "local" && others.length > 0) {
     // Codex's rule (no `default` means local) can surprise someone with remote environments configured.
-    console.error(`exec-server: running on this machine (environment \`local\`); configured: ${others.join(", ")}`);
+    console.error(
+      `exec-server: running on this machine (environment \`local\`); configured: ${others.join(", ")}`,
+    );
   }
   return environment;
 }
