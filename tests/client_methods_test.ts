@@ -164,3 +164,37 @@ for (const transport of CLIENT_TRANSPORTS) {
     }
   });
 }
+
+Deno.test("ExecServerClient.startProcess inherits the server's environment by default, as run() does", async () => {
+  await withClient("websocket", async (client) => {
+    const collect = async (handle: Awaited<ReturnType<typeof client.startProcess>>) => {
+      let out = "";
+      for await (const event of handle) if (event.type === "output") out += text(event.chunk);
+      return out;
+    };
+    const path = Deno.env.get("PATH")!;
+    const inherited = await client.startProcess({
+      argv: ["/bin/sh", "-c", 'echo "$PATH|$EXTRA"'],
+      env: { EXTRA: "x" },
+    });
+    assert.equal(await collect(inherited), `${path}|x\n`);
+    const exact = await client.startProcess({
+      argv: ["/bin/sh", "-c", 'echo "${PATH:-unset}|$EXTRA"'],
+      env: { EXTRA: "y" },
+      envPolicy: null,
+    });
+    assert.match(await collect(exact), /\|y\n$/);
+    assert.doesNotMatch(
+      await collect(
+        await client.startProcess({
+          argv: ["/bin/sh", "-c", 'echo "$HOME"'],
+          env: {},
+          envPolicy: null,
+        }),
+      ),
+      new RegExp(Deno.env.get("HOME") ?? "^$"),
+    );
+    const run = await client.run(["/bin/sh", "-c", 'echo "$PATH"']);
+    assert.equal(text(run.stdout), `${path}\n`);
+  });
+});

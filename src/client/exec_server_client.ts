@@ -63,7 +63,11 @@ export interface ExecServerClientOptions extends SessionOptions {
   process?: ProcessHandleOptions;
 }
 
-/** `process/start` params with client-side defaults: `processId` generated, `cwd` `.`, `env` `{}`, `tty` false. */
+/**
+ * `process/start` params with client-side defaults: `processId` generated, `cwd` `.`, `env` `{}`, `tty`
+ * false, and, as for {@link ExecServerClient.run}, `envPolicy` {@link INHERIT_ALL_ENV_POLICY} (the child
+ * inherits the server's environment, `env` laid over it); `envPolicy: null` gives the child exactly `env`.
+ */
 export type StartProcessParams =
   & Omit<ParamsOf<typeof ProcessStart>, "processId" | "cwd" | "env" | "tty">
   & Partial<Pick<ParamsOf<typeof ProcessStart>, "processId" | "cwd" | "env" | "tty">>;
@@ -320,6 +324,7 @@ export class ExecServerClient {
         processId,
         cwd: this.#wire(params.cwd ?? "."),
         env: params.env ?? {},
+        envPolicy: params.envPolicy === undefined ? INHERIT_ALL_ENV_POLICY : params.envPolicy,
         tty: params.tty ?? false,
       });
     } catch (error) {
