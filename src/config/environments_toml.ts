@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { parse, TomlError } from "smol-toml";
+// deno-lint-ignore no-import-prefix -- by full specifier, so mod.ts imports without our deno.json
+import { parse, TomlError } from "npm:smol-toml@1.9.1";
 import { ConfigError } from "./config_error.ts";
 import {
   type EnvironmentConfig,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport";
+import type { FetchLike } from "./mcp_sdk.ts";
 import { encodeBase64 } from "../util/base64.ts";
 import { clientOf, type ExecutorSource } from "./executor_source.ts";
 

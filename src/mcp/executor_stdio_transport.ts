@@ -7,9 +7,7 @@
  * @module
  */
 // Extensionless type imports: the package's "./*" export maps `x.js` to no declaration file (untyped).
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport";
-// @ts-types="@modelcontextprotocol/sdk/types"
-import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, JSONRPCMessageSchema, type Transport } from "./mcp_sdk.ts";
 import type { ProcessEvent } from "../client/process_event.ts";
 import type { ProcessHandle } from "../client/process_handle.ts";
 import type { EnvPolicy } from "../protocol/env_policy.ts";

@@ -16,14 +16,15 @@
  *
  * @module
  */
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import {
+  type JSONRPCMessage,
+  type MessageExtraInfo,
   StreamableHTTPClientTransport,
   type StreamableHTTPClientTransportOptions,
   StreamableHTTPError,
-} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport";
-import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types";
+  type Transport,
+  type TransportSendOptions,
+} from "./mcp_sdk.ts";
 import { ExecServerClient } from "../client/exec_server_client.ts";
 import { createExecutorFetch, type ExecutorFetchOptions } from "./executor_fetch.ts";
 import type { ExecutorSource } from "./executor_source.ts";

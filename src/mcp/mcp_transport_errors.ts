@@ -1,6 +1,5 @@
 /** Errors the executor MCP transports report through `onerror` and rejected sends. @module */
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPError } from "./mcp_sdk.ts";
 
 /** The stdio MCP server process ended (or was lost) while the transport was open. */
 export class McpServerProcessError extends Error {

@@ -1,5 +1,5 @@
 /** The `envPolicy` member of `process/start` (all five members required when present). @module */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { lazySchema } from "./schema.ts";
 
 /** Where the child environment starts: the server's whole environment, its core variables, or nothing. */

@@ -1,5 +1,5 @@
 /** `environment/info`, `environment/status` and the `environmentInfo` of `initialize`. @module */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { lazySchema } from "./schema.ts";
 
 /** Stable short shell names. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { SandboxContextSchema } from "./sandbox.ts";
 import { lazySchema, optional, u64 } from "./schema.ts";
 

@@ -1,5 +1,5 @@
 /** `http/request` and its streamed-body notification. @module */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { lazySchema, optional, u64 } from "./schema.ts";
 
 /** One header; a list keeps order and duplicates. */

@@ -1,5 +1,5 @@
 /** `initialize` and `initialized`: the per-connection handshake. @module */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { EnvironmentInfoResultSchema } from "./environment.ts";
 import { lazySchema, optional } from "./schema.ts";
 

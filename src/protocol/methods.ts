@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { lazySchema } from "./schema.ts";
 import { EnvironmentInfoResultSchema, EnvironmentStatusResultSchema } from "./environment.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { EnvPolicySchema } from "./env_policy.ts";
 import { SandboxContextSchema } from "./sandbox.ts";
 import { i32, lazySchema, optional, u64 } from "./schema.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { lazySchema } from "./schema.ts";
 
 /** Network access of a profile. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import * as z from "../util/zod.ts";
 import { RpcError } from "./errors.ts";
 import { lazySchema } from "../util/lazy_schema.ts";
 import "../util/zod_locale.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { config } from "zod/mini";
-import en from "zod/v4/locales/en.js";
+import { config } from "./zod.ts";
+// deno-lint-ignore no-import-prefix -- see zod.ts: importable without our deno.json
+import en from "npm:zod@4.6.7/v4/locales/en.js";
 
 config(en());
