@@ -102,19 +102,32 @@ const IMPORT_PATTERNS = [
   /\bimport\(\s*["']([^"'\n]+)["']\s*\)/g,
 ];
 
-/** The relative imports of one file's text, with their line numbers. */
-export function parseImports(text: string): ImportLine[] {
+/** Every import of one file's text, with its line number. */
+export function parseAllImports(text: string): ImportLine[] {
   const code = stripComments(text);
   const found: ImportLine[] = [];
   for (const pattern of IMPORT_PATTERNS) {
     for (const match of code.matchAll(pattern)) {
       const specifier = match[1];
-      if (!specifier.startsWith(".")) continue; // npm:, node: and mapped packages are not rooms
       const at = match.index + match[0].lastIndexOf(specifier);
       found.push({ specifier, line: code.slice(0, at).split("\n").length });
     }
   }
   return found.sort((a, b) => a.line - b.line);
+}
+
+/** The relative imports of one file's text (npm:, node: and mapped packages are not rooms). */
+export function parseImports(text: string): ImportLine[] {
+  return parseAllImports(text).filter(({ specifier }) => specifier.startsWith("."));
+}
+
+/**
+ * A bare specifier (`zod/mini`) resolves only through this project's import map, so a file using one
+ * breaks `mod.ts` for anyone importing it from outside: packages are named by full `npm:` specifier,
+ * each in one file (`src/util/zod.ts`, `src/mcp/mcp_sdk.ts`) that the others import.
+ */
+function isBareSpecifier(specifier: string): boolean {
+  return !specifier.startsWith(".") && !specifier.startsWith("/") && !/^[a-z][a-z0-9+.-]*:/i.test(specifier);
 }
 
 /** `a/b/../c.ts` relative to the root, `/`-separated; null when it leaves the root. */
@@ -259,6 +272,16 @@ export async function checkLayers(root: string): Promise<LayerReport> {
       const lines = text.endsWith("\n") ? text.split("\n").length - 1 : text.split("\n").length;
       if (lines > MAX_LINES) {
         violations.push({ file, rule: `${lines} lines: no file under src/ may have more than ${MAX_LINES}` });
+      }
+    }
+    for (const { specifier, line } of parseAllImports(text)) {
+      if (isBareSpecifier(specifier)) {
+        violations.push({
+          file,
+          line,
+          specifier,
+          rule: "a bare package name needs our import map: use its full npm: specifier (see src/util/zod.ts)",
+        });
       }
     }
     for (const { specifier, line } of parseImports(text)) {

@@ -130,3 +130,16 @@ Deno.test("check_layers passes this repository", async () => {
   const result = await runCheck(REPO);
   assert.equal(result.code, 0, result.stderr);
 });
+
+Deno.test("check_layers fails a bare package import, which only our import map resolves", async () => {
+  const tree = {
+    ...GOOD_TREE,
+    "src/protocol/schema.ts": 'import * as z from "zod/mini";\nexport const s = z;\n',
+    "src/util/ok.ts":
+      'export * from "npm:zod@4.6.7/mini";\nimport { join } from "node:path";\nexport { join };\n',
+  };
+  const result = await withTree(tree, runCheck);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /src\/protocol\/schema\.ts:1: imports "zod\/mini": a bare package name/);
+  assert.doesNotMatch(result.stderr, /src\/util\/ok\.ts/);
+});
