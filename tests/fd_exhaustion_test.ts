@@ -64,3 +64,69 @@ Deno.test("idle sockets beyond the fd limit neither kill the server nor stop it 
     await stderr;
   }
 });
+
+Deno.test("idle sockets held beyond the fd limit are closed by the server, which serves a new client meanwhile", async () => {
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 200; exec '${Deno.execPath()}' run -A --quiet '${MAIN_TS}' --listen ws://127.0.0.1:0 ` +
+      "--max-pending-handshakes 20",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const conns: Deno.Conn[] = [];
+  try {
+    let url = "";
+    while (!url.includes("\n")) {
+      const { value, done } = await withTimeout(reader.read(), 30_000, "server URL");
+      if (done) throw new Error("server exited before printing its URL");
+      url += value;
+    }
+    url = url.trim();
+    const port = Number(new URL(url).port);
+    for (let i = 0; i < 300; i++) {
+      try {
+        conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      } catch {
+        break;
+      }
+    }
+    assert.ok(conns.length > 50, `opened ${conns.length} connections`);
+    // We keep holding them: the server ends all but 20 of them itself (which 20 depends on which ones it
+    // had accepted when its descriptors ran out; the rest were reset with its listener).
+    let ended = 0;
+    const enough = Promise.withResolvers<void>();
+    for (const conn of conns) {
+      conn.read(new Uint8Array(16)).then(() => {}, () => {}).then(() => {
+        if (++ended >= conns.length - 20) enough.resolve();
+      });
+    }
+    let served = false;
+    for (let attempt = 0; attempt < 50 && !served; attempt++) {
+      served = await new Promise<boolean>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => {
+          ws.close();
+          resolve(true);
+        };
+        ws.onerror = () => resolve(false);
+      });
+      if (!served) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(served, "a WebSocket client is served while the idle sockets are still held");
+    await withTimeout(enough.promise, 5_000, "the server to end every idle socket beyond 20");
+  } finally {
+    for (const conn of conns) conn.close();
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    await child.status;
+    await reader.cancel().catch(() => {});
+    await stderr;
+  }
+});

@@ -58,6 +58,7 @@ Deno.test("--max-processes: the session's limit is a clear -32600, other session
     await b.handshake();
     assert.deepEqual(await b.call("process/start", bashStart("p1", "echo other", { marker })), {
       processId: "p1",
+      sandboxType: "none",
     });
   } finally {
     killMarkedProcesses(marker); // cleanup only: a leak would hang close()

@@ -33,6 +33,8 @@ Serves the exec-server JSON-RPC API.
   --max-sessions N           sessions at once (default 1024)
   --max-connections N        WebSocket connections at once (default 512)
   --ws-ping-timeout SECONDS  WebSocket ping interval and pong deadline; 0 disables (default 30)
+  --handshake-timeout SECONDS  close a connection that has not become a WebSocket by then (default 10; 0: never)
+  --max-pending-handshakes N   connections not yet upgraded, at most; the oldest beyond are closed (default 128)
   --delivery-window BYTES    bytes that may sit between us and a client's reads (proxies buffer more):
                              a notification counts as read only after this much more was sent
                              (default: the kernel's tcp_wmem + tcp_rmem maxima; 0: written counts as read)
@@ -75,6 +77,8 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "ws-ping-timeout": { type: "string" },
   "delivery-window": { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "max-pending-handshakes": { type: "string" },
   "allow-origin": { type: "string", multiple: true },
   "ws-auth": { type: "string" },
   "ws-token-file": { type: "string" },
@@ -185,6 +189,8 @@ export function parseServeArgs(args: string[]): ServeConfig {
     maxConnections: count("max-connections", values["max-connections"]),
     wsPingTimeoutSec: parseNumberOption("ws-ping-timeout", values["ws-ping-timeout"], SERVE_USAGE),
     deliveryWindowBytes: wholeBytes("delivery-window", values["delivery-window"]),
+    handshakeTimeoutMs: seconds("handshake-timeout", values["handshake-timeout"]),
+    maxPendingHandshakes: count("max-pending-handshakes", values["max-pending-handshakes"]),
     allowedOrigins: values["allow-origin"],
     maxSpawnRate: count("max-spawn-rate", values["max-spawn-rate"]),
     concurrentRequests: positiveInteger("concurrent-requests", values["concurrent-requests"]),

@@ -31,6 +31,8 @@ const SYMBOLS = {
   unlockpt: { parameters: ["i32"], result: "i32" },
   ptsname_r: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // shutdown(2) of a socket: ends the connection, leaves the fd to its owner.
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // glibc >= 2.28; only for an fd's inode number.
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32", optional: true },

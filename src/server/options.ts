@@ -34,6 +34,10 @@ export interface ServerOptions {
    * maxima). 0 counts written as read (the old behaviour: a drop may lose what was in flight).
    */
   deliveryWindowBytes: number | null;
+  /** WebSocket: a connection not upgraded within this long is closed (0: never). */
+  handshakeTimeoutMs: number;
+  /** WebSocket: connections not yet upgraded, at most; the oldest beyond it are closed. */
+  maxPendingHandshakes: number;
   /** Browser origins allowed to open a WebSocket (none by default). */
   allowedOrigins: string[];
   /** Process starts allowed per second on one connection (burst of the same size). */
@@ -60,6 +64,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxConnections: 512,
   wsPingTimeoutSec: 30,
   deliveryWindowBytes: null,
+  handshakeTimeoutMs: 10_000,
+  maxPendingHandshakes: 128,
   allowedOrigins: [],
   maxSpawnRate: 1000,
   concurrentRequests: null,

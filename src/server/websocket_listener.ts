@@ -6,6 +6,7 @@
  * @module
  */
 import { WebSocketTransport } from "../rpc/websocket_transport.ts";
+import { HandshakeWatchdog } from "./handshake_watchdog.ts";
 import { log } from "../util/log.ts";
 import type { ExecServer } from "./exec_server.ts";
 import { formatListenUrl } from "./listen_url.ts";
@@ -38,14 +39,19 @@ export async function listenWebSocket(
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
   let boundPort = options.port;
+  const watchdog = new HandshakeWatchdog({
+    timeoutMs: server.options.handshakeTimeoutMs,
+    maxPending: server.options.maxPendingHandshakes,
+  }, () => boundPort);
   // Before anything else, token included: a process this server sandboxed never gets in.
   const handler = refuseSandboxedPeers(
     (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
-      handleRequest(server, options, request, info),
+      handleRequest(server, options, request, info, watchdog),
     () => boundPort,
   );
   let current = await serveOn(options, options.port, handler);
   boundPort = current.addr.port;
+  watchdog.start();
   let closing = false;
   let wakeRetry: (() => void) | null = null;
   // Deno.serve's accept loop ends with an error when accept fails (EMFILE when a client holds hundreds of
@@ -89,6 +95,7 @@ export async function listenWebSocket(
     url: formatListenUrl(options.tls !== undefined, current.addr.hostname, boundPort),
     close: async () => {
       closing = true;
+      watchdog.stop();
       (wakeRetry as (() => void) | null)?.();
       await current.server.shutdown().catch(() => {});
       await finished;
@@ -125,6 +132,7 @@ async function handleRequest(
   options: WebSocketListenerOptions,
   request: Request,
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  watchdog: HandshakeWatchdog,
 ): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/readyz" && request.method === "GET") return new Response(null, { status: 200 });
@@ -148,6 +156,8 @@ async function handleRequest(
     log.warn(`refused connection: ${server.options.maxConnections} connections open (--max-connections)`);
     return new Response("too many connections", { status: 503 });
   }
+  // Before the upgrade: the request (and its remoteAddr) is gone after it.
+  watchdog.upgraded(info.remoteAddr.port);
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: server.options.wsPingTimeoutSec,
   });

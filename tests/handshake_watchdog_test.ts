@@ -1,0 +1,94 @@
+/**
+ * Half-open handshakes: sockets that connect and never become a WebSocket are closed after
+ * `--handshake-timeout`, and beyond `--max-pending-handshakes` at once (oldest first), while upgraded
+ * connections are left alone. Real server subprocesses, raw TCP sockets on 127.0.0.1.
+ */
+import assert from "node:assert/strict";
+import { connectWebSocket, startWebSocketServer } from "./support/servers.ts";
+import { withTimeout } from "./support/waiting.ts";
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Resolves "closed" when the server ends the connection (EOF or reset). */
+async function closedByServer(conn: Deno.Conn): Promise<"closed"> {
+  const buffer = new Uint8Array(1024);
+  try {
+    while ((await conn.read(buffer)) !== null) {
+      // An HTTP error reply to a partial request is fine; keep reading to the end.
+    }
+  } catch {
+    // Reset.
+  }
+  return "closed";
+}
+
+Deno.test("connections that never complete a WebSocket handshake are closed after --handshake-timeout", async () => {
+  const server = await startWebSocketServer(["--handshake-timeout", "0.5"]);
+  const idle: Deno.Conn[] = [];
+  try {
+    const client = await connectWebSocket(server.url!);
+    await client.handshake();
+    for (let i = 0; i < 20; i++) {
+      idle.push(await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url!) }));
+    }
+    // Half a request: headers that never end.
+    const partial = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url!) });
+    idle.push(partial);
+    await partial.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    const outcomes = await withTimeout(
+      Promise.all(idle.map(closedByServer)),
+      10_000,
+      "the idle sockets to be closed",
+    );
+    assert.equal(outcomes.length, 21);
+    // The upgraded connection was left alone, and new clients are served.
+    assert.equal((await client.call("environment/status")).status, "ready");
+    const fresh = await connectWebSocket(server.url!).catch((e) => {
+      throw new Error(`${e.message}\n${server.stderr()}`);
+    });
+    await fresh.handshake();
+    assert.equal((await fresh.call("environment/status")).status, "ready");
+    client.close();
+    fresh.close();
+  } finally {
+    for (const conn of idle) {
+      try {
+        conn.close();
+      } catch {
+        // Closed.
+      }
+    }
+    await server.close();
+  }
+});
+
+Deno.test("beyond --max-pending-handshakes the oldest pending connections are closed at once", async () => {
+  const server = await startWebSocketServer(["--handshake-timeout", "600", "--max-pending-handshakes", "4"]);
+  const idle: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      idle.push(await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url!) }));
+    }
+    // The six oldest go at the next scan; the four newest stay (their timeout is far off).
+    const oldest = idle.slice(0, 6).map(closedByServer);
+    await withTimeout(Promise.all(oldest), 10_000, "the oldest six to be closed");
+    // The four newest stay: one more connection makes five pending, and the next scan ends exactly the
+    // oldest of them (idle[6]) and spares the rest, which is what we then observe.
+    const stillOpen = new Set(idle.slice(7));
+    for (const conn of idle.slice(7)) closedByServer(conn).then(() => stillOpen.delete(conn));
+    idle.push(await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url!) }));
+    await withTimeout(closedByServer(idle[6]), 10_000, "the oldest of five to be closed");
+    assert.equal(stillOpen.size, 3, "the three after it stay open");
+  } finally {
+    for (const conn of idle) {
+      try {
+        conn.close();
+      } catch {
+        // Closed.
+      }
+    }
+    await server.close();
+  }
+});
