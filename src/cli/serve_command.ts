@@ -385,9 +385,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
       if (config.auth.kind === "signed-bearer-token") protectServerFile(config.auth.secretFile);
       if (config.tls) protectServerFile(config.tls.keyFile);
       if (auth.kind === "none" && !isLoopback(target.hostname)) {
-        console.error(
-          `exec-server WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
+        log.announce(
+          `WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
             "anyone who can reach this port can run commands as this user",
+          undefined,
+          "warn",
         );
       }
       const tls = config.tls

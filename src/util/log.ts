@@ -83,6 +83,7 @@ export const log = {
   info: (message: string, fields?: LogFields) => write("info", message, fields),
   warn: (message: string, fields?: LogFields) => write("warn", message, fields),
   error: (message: string, fields?: LogFields) => write("error", message, fields),
-  /** An `info` line written at every level but `silent` (the startup line). */
-  announce: (message: string, fields?: LogFields) => write("info", message, fields, true),
+  /** A line written at every level but `silent` (the startup line, the unauthenticated-listener warning). */
+  announce: (message: string, fields?: LogFields, level: "info" | "warn" = "info") =>
+    write(level, message, fields, true),
 };
