@@ -9,6 +9,7 @@ import { connectWebSocket, MAIN_TS, SERVER_ARGV, startWebSocketServer } from "./
 import { bashStart, TEST_PATH } from "./support/process_start.ts";
 import { waitUntil } from "./support/waiting.ts";
 import { startRawServer } from "./http_support.ts";
+import { findBwrap } from "../src/sandbox/bwrap.ts";
 
 type LogLine = Record<string, unknown> & { ts: string; level: string; msg: string };
 
@@ -139,6 +140,47 @@ Deno.test("text log: at the default level only the startup line, with timestamp 
       String.raw`listen=${server.url!.replace(/[.]/g, "\\.")} auth=none$`,
   );
   assert.match(lines[0], startup);
+});
+
+const bwrap = findBwrap();
+if (bwrap === null) {
+  console.log("skipping the sandboxed audit test: needs bubblewrap (apt-get install bubblewrap)");
+}
+
+Deno.test({
+  name: "a process started under a restricted sandbox is audited with sandboxed: true",
+  ignore: bwrap === null,
+  fn: async () => {
+    const server = await startWebSocketServer(["--log-level", "info", "--log-format", "json"]);
+    try {
+      const peer = await connectWebSocket(server.url!);
+      await peer.handshake();
+      const sandbox = {
+        permissions: {
+          type: "managed",
+          file_system: {
+            type: "restricted",
+            entries: [
+              { path: { type: "special", value: { kind: "root" } }, access: "read" },
+              { path: { type: "path", path: "/tmp" }, access: "write" },
+            ],
+          },
+          network: "restricted",
+        },
+        windowsSandboxLevel: "disabled",
+        cwd: "/tmp",
+      };
+      await peer.call("process/start", bashStart("boxed", "true", { sandbox }));
+      await peer.waitClosed("boxed");
+      await peer.call("process/start", bashStart("plain", "true"));
+      await peer.waitClosed("plain");
+      peer.close();
+    } finally {
+      await server.close();
+    }
+    const starts = jsonLines(server.stderr()).filter((l) => l.event === "process.start");
+    assert.deepEqual(starts.map((l) => [l.processId, l.sandboxed]), [["boxed", true], ["plain", false]]);
+  },
 });
 
 Deno.test("a bad EXEC_SERVER_LOG or EXEC_SERVER_LOG_FORMAT is a usage error naming the variable", async () => {
