@@ -65,6 +65,10 @@ Deno.test("json log: startup line, connection open/close and audit lines for pro
       const file = join(dir, "written.txt");
       await peer.call("fs/writeFile", { path: file, dataBase64: b64("data") });
       await peer.call("fs/remove", { path: file });
+      // Opening for reading is not audited; opening to replace is a write.
+      await peer.call("fs/open", { handleId: "r", path: "/etc/hostname" });
+      await peer.call("fs/open", { handleId: "w", path: join(dir, "handle.txt"), mode: "replace" });
+      await peer.call("fs/close", { handleId: "w" });
       const answer = await peer.call("http/request", {
         method: "GET",
         url: upstream.url("/x"),
@@ -113,8 +117,11 @@ Deno.test("json log: startup line, connection open/close and audit lines for pro
     const exit = event("process.exit");
     assert.deepEqual([exit.processId, exit.exitCode, exit.signal, exit.outputBytes], ["p1", 0, null, 5]);
     assert.equal(typeof exit.durationMs, "number");
-    const write = event("fs.write");
-    assert.deepEqual([write.method, write.path, write.ok], ["fs/writeFile", join(dir, "written.txt"), true]);
+    const writes = lines.filter((l) => l.event === "fs.write").map((l) => [l.method, l.path, l.ok]);
+    assert.deepEqual(writes, [
+      ["fs/writeFile", join(dir, "written.txt"), true],
+      ["fs/open", join(dir, "handle.txt"), true],
+    ]);
     const remove = event("fs.remove");
     assert.deepEqual([remove.method, remove.path, remove.ok], ["fs/remove", join(dir, "written.txt"), true]);
     const http = event("http.request");

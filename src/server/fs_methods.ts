@@ -28,6 +28,7 @@ import type { AuditedChange, AuditEvents } from "./audit.ts";
 export function registerFsMethods(methods: MethodTable, audit: AuditEvents, options: FsOptions = {}): void {
   const fs = createFsHandlers(options);
   const write = auditedBy(audit, "fs.write");
+  const remove = auditedBy(audit, "fs.remove");
   methods
     .register(FsReadFile, async (params) => encodeReadFileResult(await fs.readFileParts(params)))
     .register(
@@ -40,11 +41,7 @@ export function registerFsMethods(methods: MethodTable, audit: AuditEvents, opti
     )
     .register(FsGetMetadata, (params) => fs["fs/getMetadata"](params))
     .register(FsReadDirectory, (params) => fs["fs/readDirectory"](params))
-    .register(
-      FsRemove,
-      (params, ctx) =>
-        auditedBy(audit, "fs.remove")(ctx, FsRemove.method, params.path, fs["fs/remove"](params)),
-    )
+    .register(FsRemove, (params, ctx) => remove(ctx, FsRemove.method, params.path, fs["fs/remove"](params)))
     .register(
       FsCopy,
       (params, ctx) => write(ctx, FsCopy.method, params.destinationPath, fs["fs/copy"](params)),
