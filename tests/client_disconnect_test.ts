@@ -87,9 +87,13 @@ Deno.test("ExecServerClient close() fails pending calls with `exec-server transp
   try {
     const client = await ExecServerClient.connect({ kind: "websocket", url: server.url });
     const handle = await client.startProcess({ argv: ["sleep", "30"], env: PATH_ENV });
-    const pending = handle.read({ waitMs: 30_000 });
+    // Expect the rejection before closing: close() resolves only after the server answered the close.
+    const rejected = assert.rejects(handle.read({ waitMs: 30_000 }), {
+      kind: "closed",
+      message: "exec-server transport closed",
+    });
     await client.close();
-    await assert.rejects(pending, { kind: "closed", message: "exec-server transport closed" });
+    await rejected;
     assert.equal((await handle.wait()).failure, "exec-server transport closed");
   } finally {
     await server.close();

@@ -10,6 +10,8 @@ import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
+import { logSettings } from "./log_settings.ts";
+import { setLogFormat, setLogLevel } from "../util/log.ts";
 import { UsageError } from "./usage_error.ts";
 
 const TOP_USAGE = `usage: exec-server <command> [options]
@@ -28,6 +30,12 @@ export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
     if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper(runFsRequest);
+    if (first === "run" || first === "envs" || first === "cp") {
+      // The in-process `local` environment logs as a server would (EXEC_SERVER_LOG, EXEC_SERVER_LOG_FORMAT).
+      const { level, format } = logSettings(undefined, undefined, TOP_USAGE);
+      setLogLevel(level);
+      setLogFormat(format);
+    }
     if (first === "run") return await runRunCommand(rest);
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);

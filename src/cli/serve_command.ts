@@ -12,7 +12,9 @@ import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 import { protectServerFile } from "../sandbox/mod.ts";
 import { listenWebSocket } from "../server/websocket_listener.ts";
-import { log, type LogLevel, setLogLevel } from "../util/log.ts";
+import { log, type LogFormat, type LogLevel, setLogFormat, setLogLevel } from "../util/log.ts";
+import { logSettings } from "./log_settings.ts";
+import { VERSION } from "../version.ts";
 import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
@@ -60,7 +62,10 @@ Serves the exec-server JSON-RPC API.
                              (env CODEX_EXEC_SERVER_EXIT_ON_STDIN_CLOSE=true|false)
   --disable-http             refuse http/request
   --http-allow-host HOST     let http/request reach only these hosts (repeatable)
-  --log-level LEVEL          debug | info | warn | error | silent (default warn)
+  --log-level LEVEL          debug | info | warn | error | silent (default warn; env EXEC_SERVER_LOG);
+                             the startup line is written at every level but silent
+  --log-format FORMAT        text | json: one JSON object per line (default text;
+                             env EXEC_SERVER_LOG_FORMAT)
   -h, --help                 show this help
   -V, --version              print the version`;
 
@@ -96,6 +101,7 @@ const OPTIONS = {
   "disable-http": { type: "boolean" },
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
 } as const;
 
 /** The serve command's parsed configuration. */
@@ -103,6 +109,7 @@ export interface ServeConfig {
   listen: string;
   options: Partial<ServerOptions>;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** WebSocket authentication source (resolved to a digest when serving). */
   auth:
     | { kind: "none" }
@@ -170,13 +177,11 @@ export function parseServeArgs(args: string[]): ServeConfig {
       SERVE_USAGE,
     );
   }
-  const logLevel = (values["log-level"] ?? "warn") as LogLevel;
-  if (!["debug", "info", "warn", "error", "silent"].includes(logLevel)) {
-    throw new UsageError(
-      `--log-level expects debug, info, warn, error or silent, got \`${logLevel}\``,
-      SERVE_USAGE,
-    );
-  }
+  const { level: logLevel, format: logFormat } = logSettings(
+    values["log-level"],
+    values["log-format"],
+    SERVE_USAGE,
+  );
   const options: Partial<ServerOptions> = {
     retentionMs: seconds("retention", values.retention),
     retainBytes: count("retain-bytes", values["retain-bytes"]),
@@ -229,6 +234,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     listen,
     options,
     logLevel,
+    logFormat,
     auth,
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
     tls,
@@ -356,6 +362,7 @@ async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
 /** Runs the server until it is told to stop; returns the exit status. */
 export async function runServe(config: ServeConfig): Promise<number> {
   setLogLevel(config.logLevel);
+  setLogFormat(config.logFormat);
   // Idle sockets, child pipes and open files all count against it; a shell's 1024 default is easily reached.
   raiseFdLimit();
   // Set up now, while descriptors are free: the keeper's pipe is opened once, before any client can connect.
@@ -375,6 +382,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
   }
   try {
     if (target.kind === "stdio") {
+      log.announce("started", { version: VERSION, listen: "stdio", auth: "none" });
       await Promise.race([serveStdio(server), stop.promise]);
     } else {
       const auth = await resolveAuth(config.auth);
@@ -383,9 +391,11 @@ export async function runServe(config: ServeConfig): Promise<number> {
       if (config.auth.kind === "signed-bearer-token") protectServerFile(config.auth.secretFile);
       if (config.tls) protectServerFile(config.tls.keyFile);
       if (auth.kind === "none" && !isLoopback(target.hostname)) {
-        console.error(
-          `exec-server WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
+        log.announce(
+          `WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
             "anyone who can reach this port can run commands as this user",
+          undefined,
+          "warn",
         );
       }
       const tls = config.tls
@@ -400,6 +410,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
         auth,
         tls,
       });
+      log.announce("started", { version: VERSION, listen: listener.url, auth: auth.kind });
       await writeStdoutLine(listener.url);
       await stop.promise;
       await listener.close();

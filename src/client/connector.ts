@@ -50,7 +50,8 @@ export function connectorFor(params: ExecServerTransportParams): Connector {
         description: params.url,
         async open() {
           const transport = await connectWebSocketTransport(params.url, params);
-          return { transport, dispose: () => Promise.resolve(transport.close()), diagnostics: () => "" };
+          // Waits for the server's close frame: a CLI that exits right after leaves a clean close behind.
+          return { transport, dispose: () => transport.closeAndWait(), diagnostics: () => "" };
         },
       };
     case "stdio":

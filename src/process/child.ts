@@ -9,6 +9,12 @@ export interface ExitStatus {
   signal: number | null;
 }
 
+/** How a process ended, for audit and metrics: its status, time from spawn to exit, output read by then. */
+export interface ExitSummary extends ExitStatus {
+  durationMs: number;
+  outputBytes: number;
+}
+
 /** Decodes a raw `waitpid` status: exit status, or 128 + signal (-1 when it could not be collected). */
 export function decodeWaitStatus(status: number | null): ExitStatus {
   if (status === null) return { code: -1, signal: null };

@@ -19,7 +19,7 @@ import type {
 } from "../protocol/process.ts";
 import { SIGNAL_NAMES } from "../protocol/process.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
-import type { SpawnedChild } from "./child.ts";
+import type { ExitSummary, SpawnedChild } from "./child.ts";
 import { SandboxDenialWatch } from "./sandbox_denial.ts";
 import { WriteIds } from "./write_ids.ts";
 import { AckModeMemory, AUTO_ACK_DECISION_MS } from "./ack_mode_memory.ts";
@@ -44,6 +44,8 @@ export interface ManagedProcessOptions {
   autoAckDecisionMs?: number;
   /** The process runs under a restricted sandbox: its output is watched for denials (`sandboxDenied`). */
   sandboxed?: boolean;
+  /** A server-wide tally that every chunk of output read is added to (metrics). */
+  outputCounter?: { bytes: number };
 }
 
 /** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
@@ -82,6 +84,8 @@ export class ManagedProcess {
   #onClosed: (process: ManagedProcess) => void;
   readonly #denial: SandboxDenialWatch | null;
   readonly #writeIds = new WriteIds();
+  #outputBytes = 0;
+  readonly #exit = Promise.withResolvers<ExitSummary>();
 
   constructor(
     id: string,
@@ -138,6 +142,11 @@ export class ManagedProcess {
 
   get exitCode(): number | null {
     return this.#exitCode;
+  }
+
+  /** Resolves once `exited` has been recorded. */
+  whenExited(): Promise<ExitSummary> {
+    return this.#exit.promise;
   }
 
   /** Resolves once `closed` has been recorded. */
@@ -202,6 +211,8 @@ export class ManagedProcess {
 
   #recordOutput(stream: OutputStream, bytes: Uint8Array): void {
     const seq = this.#nextSeq++;
+    this.#outputBytes += bytes.length;
+    if (this.#options.outputCounter) this.#options.outputCounter.bytes += bytes.length;
     this.#denial?.observe(bytes);
     const chunk = bytes.toBase64();
     this.#log.append({ seq, stream, chunk, size: bytes.length });
@@ -232,6 +243,8 @@ export class ManagedProcess {
     }
     this.#exited = true;
     this.#exitCode = status.code;
+    const durationMs = Math.round(performance.now() - this.#startedAt);
+    this.#exit.resolve({ ...status, durationMs, outputBytes: this.#outputBytes });
     const seq = this.#nextSeq++;
     this.#sink.notify("process/exited", {
       processId: this.id,

@@ -78,6 +78,24 @@ export class WebSocketTransport implements MessageTransport {
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     this.#deliveryWindow = options.deliveryWindowBytes ?? kernelSocketWindowBytes();
     socket.binaryType = "arraybuffer";
+    if (socket.readyState === WebSocket.CLOSED) this.#socketClosed.resolve();
+    else socket.addEventListener("close", () => this.#socketClosed.resolve(), { once: true });
+  }
+
+  readonly #socketClosed = Promise.withResolvers<void>();
+
+  /**
+   * Closes (as {@link close}) and resolves once the peer answered the closing handshake, or after
+   * `timeoutMs`: a process about to exit waits for it, so the peer sees a clean close, not a reset.
+   */
+  async closeAndWait(reason = "closed", timeoutMs = 1_000): Promise<void> {
+    this.close(reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#socketClosed.promise,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   get bufferedBytes(): number {

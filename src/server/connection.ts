@@ -31,6 +31,8 @@ import {
   type RequestContext,
 } from "./method_table.ts";
 import type { Session } from "./session.ts";
+import type { AuditEvents } from "./audit.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** Handshake state of a connection. */
 export type HandshakeState = "new" | "initializing" | "ready" | "closed";
@@ -58,6 +60,10 @@ export interface ConnectionHost {
   readonly concurrentRequests: number | null;
   /** The connection closed (after its per-connection state was disposed). */
   onConnectionClosed(connection: ServerConnection): void;
+  /** Where the connection's close (and the handlers' events) are reported. */
+  readonly audit: AuditEvents;
+  /** Where answered requests are counted. */
+  readonly metrics: ServerMetrics;
 }
 
 let nextConnectionId = 1;
@@ -66,7 +72,12 @@ let nextConnectionId = 1;
 export class ServerConnection {
   readonly id = nextConnectionId++;
   readonly transport: MessageTransport;
+  /** The client's address (`host:port`), or the transport kind when there is none (stdio). */
+  readonly peer: string;
   session: Session | null = null;
+  /** The `clientName` of its `initialize`, once sent. */
+  clientName: string | null = null;
+  readonly #openedAt = performance.now();
   #state: HandshakeState = "new";
   #abort = new AbortController();
   readonly #host: ConnectionHost;
@@ -98,9 +109,10 @@ export class ServerConnection {
     whenWritable: () => this.transport.whenWritable(),
   };
 
-  constructor(transport: MessageTransport, host: ConnectionHost) {
+  constructor(transport: MessageTransport, host: ConnectionHost, peer?: string) {
     this.transport = transport;
     this.#host = host;
+    this.peer = peer ?? transport.kind;
   }
 
   get state(): HandshakeState {
@@ -127,9 +139,18 @@ export class ServerConnection {
   }
 
   /** Moves the handshake forward after a successful `initialize`. */
-  markInitializing(session: Session): void {
+  markInitializing(session: Session, clientName: string, resumed: boolean): void {
     this.session = session;
+    this.clientName = clientName;
     this.#state = "initializing";
+    this.#host.audit.emit({
+      type: "connection.open",
+      connectionId: this.id,
+      peer: this.peer,
+      clientName,
+      sessionId: session.id,
+      resumed,
+    });
   }
 
   /**
@@ -222,8 +243,10 @@ export class ServerConnection {
    * synchronously, the rest once the handler settled).
    */
   async #handleRequest(request: RequestMessage): Promise<void> {
+    const started = performance.now();
+    const entry = this.#host.methods.get(request.method);
+    let ok = false;
     try {
-      const entry = this.#host.methods.get(request.method);
       if (entry === undefined) throw RpcError.methodNotFound(request.method);
       const result = await this.#dispatch(entry, request.params);
       if (result instanceof EncodedResult) {
@@ -234,9 +257,12 @@ export class ServerConnection {
       } else {
         this.#sendResult(request.id, result);
       }
+      ok = true;
     } catch (error) {
       this.#sendError(request.id, toRpcError(error));
     }
+    const seconds = (performance.now() - started) / 1000;
+    this.#host.metrics.recordRequest(entry === undefined ? null : request.method, ok, seconds);
   }
 
   async #dispatch(entry: MethodEntry, rawParams: unknown): Promise<unknown> {
@@ -300,8 +326,6 @@ export class ServerConnection {
         `connection ${this.id} closed: a WebSocket message exceeded the 64 MiB transport limit ` +
           `(send large files in pieces, e.g. fs/writeFile with offset/append) [${reason}]`,
       );
-    } else {
-      log.info(`connection ${this.id} closed: ${reason}`);
     }
     this.#state = "closed";
     this.#waiting.length = 0;
@@ -317,6 +341,15 @@ export class ServerConnection {
       }
     }
     this.#host.onConnectionClosed(this);
+    this.#host.audit.emit({
+      type: "connection.close",
+      connectionId: this.id,
+      peer: this.peer,
+      clientName: this.clientName,
+      sessionId: this.session?.id ?? null,
+      reason,
+      durationMs: Math.round(performance.now() - this.#openedAt),
+    });
     this.#closed.resolve(reason);
   }
 }

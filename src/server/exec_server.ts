@@ -18,6 +18,8 @@ import { registerProcessMethods } from "./process_methods.ts";
 import { registerHttpMethods } from "./http_methods.ts";
 import { registerFsMethods } from "./fs_methods.ts";
 import { Session } from "./session.ts";
+import { AuditEvents, logAuditEvent } from "./audit.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { preloadNodeTty } from "../process/node_tty.ts";
 import { hasLibcSpawn } from "../process/libc.ts";
 
@@ -36,21 +38,27 @@ const RESUME_CLOSE_GRACE_MS = 500;
 export class ExecServer implements ConnectionHost {
   readonly options: ServerOptions;
   readonly methods = new MethodTable();
+  /** What clients do here, for the log (subscribed by default) and any other consumer. */
+  readonly audit = new AuditEvents();
+  /** The counters behind `/metrics`. */
+  readonly metrics = new ServerMetrics(this.audit);
   readonly #sessions = new Map<string, Session>();
   readonly #connections = new Set<ServerConnection>();
   #shutdown: Promise<void> | null = null;
 
   constructor(options: Partial<ServerOptions> = {}) {
     this.options = { ...DEFAULT_SERVER_OPTIONS, ...options };
+    this.audit.subscribe(logAuditEvent);
     this.methods.register(Initialize, (params, { connection }) => this.#initialize(connection, params));
     registerProcessMethods(this.methods, {
       resolveCwd: resolveProcessCwd,
       maxSpawnRate: this.options.maxSpawnRate,
+      audit: this.audit,
     });
     this.methods.register(EnvironmentInfo, () => environmentInfo());
     this.methods.register(EnvironmentStatus, () => ({ status: "ready" }));
-    registerFsMethods(this.methods);
-    registerHttpMethods(this.methods, this.options);
+    registerFsMethods(this.methods, this.audit);
+    registerHttpMethods(this.methods, this.options, this.audit);
     this.firstClient.then(() => {
       preloadNodeTty();
       hasLibcSpawn(); // opens libc (a few ms) ahead of the first spawn
@@ -77,9 +85,9 @@ export class ExecServer implements ConnectionHost {
     return this.options.concurrentRequests;
   }
 
-  /** Serves one new connection over `transport`. */
-  accept(transport: MessageTransport): ServerConnection {
-    const connection = new ServerConnection(transport, this);
+  /** Serves one new connection over `transport`; `peer` is the client's address for the log. */
+  accept(transport: MessageTransport, peer?: string): ServerConnection {
+    const connection = new ServerConnection(transport, this, peer);
     if (this.#shutdown) {
       transport.close("server is shutting down");
       return connection;
@@ -104,7 +112,7 @@ export class ExecServer implements ConnectionHost {
         throw RpcError.invalidRequest("connection closed during initialize");
       }
       session.attach(connection);
-      connection.markInitializing(session);
+      connection.markInitializing(session, params.clientName, params.resumeSessionId != null);
     } finally {
       this.#initializing.delete(connection);
     }
@@ -136,7 +144,12 @@ export class ExecServer implements ConnectionHost {
         `too many sessions (limit ${this.options.maxSessions}; raise it with --max-sessions)`,
       );
     }
-    const session = new Session(crypto.randomUUID(), this.options, (s) => this.#sessions.delete(s.id));
+    const session = new Session(
+      crypto.randomUUID(),
+      this.options,
+      (s) => this.#sessions.delete(s.id),
+      this.metrics.output,
+    );
     this.#sessions.set(session.id, session);
     return session;
   }

@@ -22,21 +22,46 @@ import type { ReadFileParts } from "../fs/read_file.ts";
 import type { FsReadFileResult } from "../protocol/fs.ts";
 import { EncodedResult } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
+import type { AuditedChange, AuditEvents } from "./audit.ts";
 
-/** Registers every `fs/*` method. */
-export function registerFsMethods(methods: MethodTable, options: FsOptions = {}): void {
+/** Registers every `fs/*` method; writes and removes are reported to `audit` once they settled. */
+export function registerFsMethods(methods: MethodTable, audit: AuditEvents, options: FsOptions = {}): void {
   const fs = createFsHandlers(options);
+  const write = auditedBy(audit, "fs.write");
+  const remove = auditedBy(audit, "fs.remove");
   methods
     .register(FsReadFile, async (params) => encodeReadFileResult(await fs.readFileParts(params)))
-    .register(FsWriteFile, (params) => fs["fs/writeFile"](params))
-    .register(FsCreateDirectory, (params) => fs["fs/createDirectory"](params))
+    .register(
+      FsWriteFile,
+      (params, ctx) => write(ctx, FsWriteFile.method, params.path, fs["fs/writeFile"](params)),
+    )
+    .register(
+      FsCreateDirectory,
+      (params, ctx) => write(ctx, FsCreateDirectory.method, params.path, fs["fs/createDirectory"](params)),
+    )
     .register(FsGetMetadata, (params) => fs["fs/getMetadata"](params))
     .register(FsReadDirectory, (params) => fs["fs/readDirectory"](params))
-    .register(FsRemove, (params) => fs["fs/remove"](params))
-    .register(FsCopy, (params) => fs["fs/copy"](params))
+    .register(FsRemove, (params, ctx) => remove(ctx, FsRemove.method, params.path, fs["fs/remove"](params)))
+    .register(
+      FsCopy,
+      (params, ctx) => write(ctx, FsCopy.method, params.destinationPath, fs["fs/copy"](params)),
+    )
     .register(FsCanonicalize, (params) => fs["fs/canonicalize"](params))
     .register(FsWalk, (params) => fs["fs/walk"](params));
-  registerFsStreamMethods(methods, fs);
+  registerFsStreamMethods(methods, fs, write);
+}
+
+function auditedBy(audit: AuditEvents, type: "fs.write" | "fs.remove"): AuditedChange {
+  return async (ctx, method, path, work) => {
+    let ok = false;
+    try {
+      const result = await work;
+      ok = true;
+      return result;
+    } finally {
+      audit.emit({ type, sessionId: ctx.connection.session?.id ?? "", method, path, ok });
+    }
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ import { sandboxPlan } from "../sandbox/policy.ts";
 import { canonicalParent } from "../util/absolute_path.ts";
 import type { ServerConnection } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
+import type { AuditedChange } from "./audit.ts";
 
 interface ConnectionFsState {
   handles: FileHandleTable;
@@ -48,20 +49,24 @@ function stateOf(connection: ServerConnection): ConnectionFsState {
   return state;
 }
 
-/** Registers the handle and watch methods; `fs` runs sandboxed opens in the helper. */
-export function registerFsStreamMethods(methods: MethodTable, fs: FsHandlers): void {
+/**
+ * Registers the handle and watch methods; `fs` runs sandboxed opens in the helper; an open for writing
+ * is reported through `audited`.
+ */
+export function registerFsStreamMethods(methods: MethodTable, fs: FsHandlers, audited: AuditedChange): void {
   methods
     .register(FsOpen, async (params, ctx) => {
       const path = parseAbsolutePath(params.path);
       const mode = params.mode ?? "read";
       const direct = sandboxPlan(params.sandbox).kind === "direct";
-      await stateOf(ctx.connection).handles.open(params.handleId, async () => {
+      const open = stateOf(ctx.connection).handles.open(params.handleId, async () => {
         if (direct) return await openFileForHandle(path, mode);
         // The helper opens (and for `replace` creates or truncates) under the sandbox's mounts; the
         // handle outlives it, so the file is then opened here and checked to be the same one.
         const seen = await fs["fs/open"](params) as unknown as { dev: number; ino: number };
         return await reopenSameFile(canonicalParent(path), mode, seen);
       });
+      await (mode === "read" ? open : audited(ctx, FsOpen.method, params.path, open));
       return { handleId: params.handleId };
     })
     .register(

@@ -21,6 +21,7 @@ import { bwrapArgv, findBwrap, sandboxPlan, trackSandboxedProcess } from "../san
 import { Base64DecodeError, decodeBase64 } from "../util/base64.ts";
 import { type MethodTable, PerConnection } from "./method_table.ts";
 import { SpawnRateLimiter } from "./spawn_rate.ts";
+import type { AuditEvents } from "./audit.ts";
 
 /** Options the process methods need from the server. */
 export interface ProcessMethodOptions {
@@ -28,6 +29,8 @@ export interface ProcessMethodOptions {
   resolveCwd(cwd: string): string;
   /** Process starts allowed per second per connection. */
   maxSpawnRate: number;
+  /** Where starts and exits are reported. */
+  audit: AuditEvents;
 }
 
 function requireProcess(table: ProcessTable, processId: string) {
@@ -85,6 +88,29 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       const process = session.processes.start(params, options.resolveCwd, wrapper);
       // Synchronously after the spawn: its tree may not connect back to this server (peer_check.ts).
       if (wrapper) trackSandboxedProcess(process.pid);
+      const { audit } = options;
+      const sessionId = session.id;
+      audit.emit({
+        type: "process.start",
+        sessionId,
+        processId: params.processId,
+        pid: process.pid,
+        argv: params.argv,
+        cwd: options.resolveCwd(params.cwd),
+        tty: params.tty,
+        sandboxed: wrapper !== undefined,
+      });
+      process.whenExited().then(({ code, signal, durationMs, outputBytes }) =>
+        audit.emit({
+          type: "process.exit",
+          sessionId,
+          processId: params.processId,
+          exitCode: code,
+          signal,
+          durationMs,
+          outputBytes,
+        })
+      );
       // Codex's name for any start that carried a sandbox context (ours is bubblewrap, where restricted).
       return { processId: params.processId, sandboxType: params.sandbox != null ? "linuxSeccomp" : "none" };
     })

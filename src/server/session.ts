@@ -24,7 +24,12 @@ export class Session {
   readonly #ttlMs: number;
   readonly #onExpire: (session: Session) => void;
 
-  constructor(id: string, options: ServerOptions, onExpire: (session: Session) => void) {
+  constructor(
+    id: string,
+    options: ServerOptions,
+    onExpire: (session: Session) => void,
+    outputCounter?: { bytes: number },
+  ) {
     this.id = id;
     this.#ttlMs = options.sessionTtlMs;
     this.#onExpire = onExpire;
@@ -41,6 +46,7 @@ export class Session {
       terminateGraceMs: options.terminateGraceMs,
       exitDrainMs: options.exitDrainMs,
       maxProcesses: options.maxProcessesPerSession,
+      outputCounter,
     }, sink);
   }
 

@@ -1,6 +1,6 @@
 /**
- * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health,
- * 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
+ * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health (always
+ * open), `GET /metrics` (Prometheus text, behind the same bearer auth as the upgrade), 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
  * connections held by a process this server sandboxed refused (see `sandbox_peer_refusal.ts`).
  *
  * @module
@@ -12,6 +12,7 @@ import type { ExecServer } from "./exec_server.ts";
 import { formatListenUrl } from "./listen_url.ts";
 import { refuseSandboxedPeers } from "./sandbox_peer_refusal.ts";
 import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
+import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 /** Where and how to listen. */
 export interface WebSocketListenerOptions {
@@ -136,6 +137,12 @@ async function handleRequest(
 ): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/readyz" && request.method === "GET") return new Response(null, { status: 200 });
+  if (url.pathname === "/metrics" && request.method === "GET") {
+    const refusal = await checkBearer(options.auth ?? { kind: "none" }, request);
+    if (refusal) return refusal;
+    const text = server.metrics.render(server);
+    return new Response(text, { status: 200, headers: { "content-type": METRICS_CONTENT_TYPE } });
+  }
   if (url.pathname !== "/") return new Response("not found", { status: 404 });
   const origin = request.headers.get("origin");
   if (origin !== null && !server.options.allowedOrigins.includes(origin)) {
@@ -167,6 +174,7 @@ async function handleRequest(
       maxMessageBytes: server.options.maxMessageBytes,
       deliveryWindowBytes: server.options.deliveryWindowBytes ?? undefined,
     }),
+    peer,
   );
   return response;
 }

@@ -41,6 +41,7 @@ export const REQUIREMENTS = {
   "openssh-client": { pkg: "openssh-client", installed: () => onPath("ssh"), for: "ssh tests" },
   openssl: { pkg: "openssl", installed: () => onPath("openssl"), for: "TLS tests" },
   "util-linux": { pkg: "util-linux", installed: () => onPath("unshare"), for: "the offline bundle test" },
+  systemd: { pkg: "systemd", installed: () => onPath("systemd-analyze"), for: "the unit file test" },
 } as const satisfies Record<string, Requirement>;
 
 export type RequirementName = keyof typeof REQUIREMENTS;
