@@ -315,3 +315,27 @@ Deno.test("cp that loses its server mid-copy leaves nothing under the real name"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cp interrupted by Ctrl-C removes its temporary file and exits 130", async () => {
+  await withServer(async ({ dir, url }) => {
+    await Deno.writeFile(`${dir}/big.bin`, new Uint8Array(24 * 1024 * 1024));
+    for (
+      const [label, source, target] of [
+        ["up", `${dir}/big.bin`, `:${dir}/up/`],
+        ["down", `:${dir}/big.bin`, `${dir}/down/`],
+      ]
+    ) {
+      await Deno.mkdir(`${dir}/${label}`);
+      const watcher = Deno.watchFs(`${dir}/${label}`);
+      const child = spawnCli(["cp", "--url", url, "--piece-bytes", "65536", source, target]);
+      await firstTemporary(watcher, "big.bin");
+      watcher.close();
+      child.kill("SIGINT");
+      const status = await child.status;
+      const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+      assert.equal(status.code, 130, stderr);
+      assert.match(stderr, /big\.bin: interrupted/);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/${label}`)], [], label);
+    }
+  });
+});

@@ -45,9 +45,12 @@ exit status:
   0     copied
   1     a copy failed (missing source, permission denied, ...); the other sources are still copied
   2     usage error
+  130   interrupted by Ctrl-C (the file being copied is not left under its name)
   255   an environment could not be reached, or the connection was lost`;
 
 const DEFAULT_PIECE_BYTES = 4 * 1024 * 1024;
+/** Exit status after Ctrl-C (128 + SIGINT), as scp. */
+const EXIT_INTERRUPTED = 130;
 
 /** One side of a copy: a local path, or a path in an environment (`envId` "" for `--url`'s `:PATH`). */
 export type CopyEndpoint = { kind: "local"; path: string } | { kind: "remote"; envId: string; path: string };
@@ -70,6 +73,7 @@ export function resolveRemotePath(path: string, home: string): string {
 export async function runCpCommand(args: string[]): Promise<number> {
   let manager: EnvironmentManager | null = null;
   let target: Target | null = null;
+  let removeInterruptListener = () => {};
   try {
     let parsed;
     try {
@@ -159,7 +163,16 @@ export async function runCpCommand(args: string[]): Promise<number> {
 
     const onProgress = Deno.stderr.isTerminal() ? progressPrinter() : undefined;
     let failed = false;
+    // Ctrl-C stops between pieces, so that the temporary files can be removed; a second one exits at once.
+    const interrupt = new AbortController();
+    const onInterrupt = () => {
+      if (interrupt.signal.aborted) Deno.exit(EXIT_INTERRUPTED);
+      interrupt.abort();
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    removeInterruptListener = () => Deno.removeSignalListener("SIGINT", onInterrupt);
     for (const [i, endpoint] of sources.entries()) {
+      if (interrupt.signal.aborted) break;
       try {
         const source = await sideFor(endpoint);
         const name = basename(source.side === local ? resolve(source.path) : source.path);
@@ -168,6 +181,7 @@ export async function runCpCommand(args: string[]): Promise<number> {
           recursive: values.recursive ?? false,
           pieceBytes,
           onProgress,
+          signal: interrupt.signal,
           sourceText: parsed.positionals[i],
         });
       } catch (error) {
@@ -176,10 +190,12 @@ export async function runCpCommand(args: string[]): Promise<number> {
         failed = true;
       }
     }
+    if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
     return failed ? EXIT_FAILURE : 0;
   } catch (error) {
     return reportError("cp", error);
   } finally {
+    removeInterruptListener();
     await (target as Target | null)?.close();
     await (manager as EnvironmentManager | null)?.close();
   }

@@ -239,6 +239,8 @@ export interface CopyOptions {
   pieceBytes: number;
   /** Called when a file starts (done 0), after each piece, and when it ends. */
   onProgress?: (progress: FileProgress, phase: "start" | "piece" | "end") => void;
+  /** Stops the copy between pieces (with a {@link CopyError} "interrupted"); temporary files are removed. */
+  signal?: AbortSignal;
   /** The source as the user wrote it, for "is a directory" messages. */
   sourceText?: string;
 }
@@ -334,6 +336,7 @@ async function copyData(
   options.onProgress?.(progress, "start");
   // A first (possibly empty) write creates the file.
   do {
+    if (options.signal?.aborted) throw new CopyError(name, "interrupted");
     const piece = await source.read(from, progress.done, Math.min(options.pieceBytes, size - progress.done));
     await destination.writePiece(to, progress.done, piece).catch((error) => {
       // Name the file being made, not its temporary name.
