@@ -339,3 +339,40 @@ Deno.test("cp interrupted by Ctrl-C removes its temporary file and exits 130", a
     }
   });
 });
+
+Deno.test("cp -r over an existing copy replaces links rather than writing through them, and refuses a directory in a file's place", async () => {
+  await withServer(async ({ dir, url }) => {
+    await Deno.mkdir(`${dir}/t`);
+    await Deno.writeTextFile(`${dir}/t/file`, "new");
+    await Deno.mkdir(`${dir}/outside`);
+    await Deno.writeTextFile(`${dir}/outside/victim`, "keep");
+    for (
+      const [label, source, target] of [
+        ["up", `${dir}/t`, `:${dir}/up`],
+        ["down", `:${dir}/t`, `${dir}/down`],
+      ]
+    ) {
+      // Where the copy goes, `file` is a link to a file outside: it is replaced, the outside file untouched.
+      await Deno.mkdir(`${dir}/${label}/t`, { recursive: true });
+      await Deno.symlink(`${dir}/outside/victim`, `${dir}/${label}/t/file`);
+      const over = await runCli(["cp", "-r", "--url", url, source, target]);
+      assert.equal(over.code, 0, over.stderr);
+      assert.equal(await Deno.readTextFile(`${dir}/outside/victim`), "keep", label);
+      assert.equal((await Deno.lstat(`${dir}/${label}/t/file`)).isFile, true, label);
+      assert.equal(await Deno.readTextFile(`${dir}/${label}/t/file`), "new", label);
+
+      // A directory where the file goes: named, exit 1, nothing written into it.
+      await Deno.remove(`${dir}/${label}/t/file`);
+      await Deno.mkdir(`${dir}/${label}/t/file`);
+      const blocked = await runCli(["cp", "-r", "--url", url, source, target]);
+      assert.equal(blocked.code, 1, label);
+      const shown = label === "up" ? `:${dir}/up/t/file` : `${dir}/down/t/file`;
+      assert.match(
+        blocked.stderr,
+        new RegExp(`^exec-server cp: ${shown}: (Is a directory|.*directory.*)\\n$`),
+      );
+      assert.deepEqual([...Deno.readDirSync(`${dir}/${label}/t/file`)], [], label);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/${label}/t`)].map((e) => e.name), ["file"], label);
+    }
+  });
+});

@@ -9,7 +9,7 @@
  */
 import { parseAbsolutePath } from "../protocol/paths.ts";
 import { ExecServerClientError } from "./client_error.ts";
-import type { ExecServerClient } from "./exec_server_client.ts";
+import type { ExecServerClient, RunResult } from "./exec_server_client.ts";
 import {
   CopyError,
   type CopySide,
@@ -32,15 +32,20 @@ for p; do
   fi
 done' sh {} +`;
 
-/** Performs finish steps given as argument triples: `f TEMP PATH`, `x TEMP PATH` (executable), `l TARGET PATH`. */
+/**
+ * Performs finish steps given as argument triples: `f TEMP PATH`, `x TEMP PATH` (made executable), `l TARGET
+ * PATH` (a symlink). A link at PATH is replaced, never followed; a directory there is refused. On a failure
+ * it prints PATH on stdout (the reason is on stderr) and stops.
+ */
 const FINISH_SCRIPT = `while [ "$#" -ge 3 ]; do
+  if [ -L "$3" ]; then rm -f -- "$3" || { echo "$3"; exit 1; }
+  elif [ -d "$3" ]; then echo "$3"; echo "Is a directory" >&2; exit 1
+  fi
   case "$1" in
-    x) chmod +x "$2" && mv -f "$2" "$3" || exit 1 ;;
-    f) mv -f "$2" "$3" || exit 1 ;;
-    l)
-      if [ -d "$3" ] && [ ! -L "$3" ]; then echo "$3: Is a directory" >&2; exit 1; fi
-      rm -f "$3" && ln -s "$2" "$3" || exit 1 ;;
-  esac
+    x) chmod +x -- "$2" && mv -f -- "$2" "$3" ;;
+    f) mv -f -- "$2" "$3" ;;
+    l) ln -s -- "$2" "$3" ;;
+  esac || { echo "$3"; exit 1; }
   shift 3
 done`;
 
@@ -139,7 +144,11 @@ export class RemoteCopySide implements CopySide {
     let bytes = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.#sh(steps[0].path, FINISH_SCRIPT, batch);
+      const result = await this.#run(batch[2], FINISH_SCRIPT, batch);
+      if (result.exitCode !== 0) {
+        const path = new TextDecoder().decode(result.stdout).trim() || batch[2];
+        throw new CopyError(this.label(path), shellReason(result));
+      }
       batch = [];
       bytes = 0;
     };
@@ -160,22 +169,31 @@ export class RemoteCopySide implements CopySide {
     }
   }
 
-  /** Runs `sh -c script sh args...`; its stdout, or a {@link CopyError} with its stderr. */
+  /** Runs `sh -c script sh args...`; its stdout, or a {@link CopyError} about `subject` with its stderr. */
   async #sh(subject: string, script: string, args: string[]): Promise<Uint8Array> {
-    let result;
+    const result = await this.#run(subject, script, args);
+    if (result.exitCode !== 0) throw new CopyError(this.label(subject), shellReason(result, true));
+    return result.stdout;
+  }
+
+  async #run(subject: string, script: string, args: string[]): Promise<RunResult> {
     try {
-      result = await this.client.run(["sh", "-c", script, "sh", ...args], { cwd: "/" });
+      return await this.client.run(["sh", "-c", script, "sh", ...args], { cwd: "/" });
     } catch (error) {
       pathError(this.label(subject), error);
     }
-    if (result.exitCode !== 0) {
-      const stderr = new TextDecoder().decode(result.stderr).trim();
-      const reason = stderr.replace(/^(sh|find|mv|ln|chmod|rm): /gm, "") ||
-        (result.failure ?? `exit status ${result.exitCode}`);
-      throw new CopyError(this.label(subject), reason);
-    }
-    return result.stdout;
   }
+}
+
+/**
+ * Why a script failed, in words: the last stderr line without the tool's name, or only its reason
+ * (`mv: cannot move 'a' to 'b': Permission denied` gives `Permission denied`), or how the script ended.
+ */
+function shellReason(result: RunResult, keepPaths = false): string {
+  const lines = new TextDecoder().decode(result.stderr).trim().split("\n");
+  const last = lines[lines.length - 1].trim().replace(/^(sh|find|readlink|test|mv|ln|chmod|rm): /, "");
+  if (last !== "") return keepPaths ? last : last.slice(last.lastIndexOf(": ") + 1).trim() || last;
+  return result.failure ?? `exit status ${result.exitCode}`;
 }
 
 /** Orders entries so that a directory comes right before its contents, siblings by name. */
