@@ -376,3 +376,14 @@ Deno.test("cp -r over an existing copy replaces links rather than writing throug
     }
   });
 });
+
+Deno.test("cp copies a file whose name is as long as the file system allows", async () => {
+  await withServer(async ({ dir, url }) => {
+    const name = "n".repeat(255);
+    await Deno.writeTextFile(`${dir}/${name}`, "long");
+    await Deno.mkdir(`${dir}/up`);
+    const up = await runCli(["cp", "--url", url, `${dir}/${name}`, `:${dir}/up/`]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/up/${name}`), "long");
+  });
+});

@@ -85,7 +85,10 @@ export function temporaryPathFor(path: string): string {
   const slash = path.lastIndexOf("/");
   const random = crypto.getRandomValues(new Uint8Array(6));
   const suffix = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.exec-server-cp.${suffix}`;
+  // A long name is shortened so that the temporary name stays within NAME_MAX (255 bytes).
+  let name = path.slice(slash + 1);
+  while (new TextEncoder().encode(name).length > 200) name = name.slice(0, -1);
+  return `${path.slice(0, slash + 1)}.${name}.exec-server-cp.${suffix}`;
 }
 
 /** Joins an absolute directory and a relative path. */
