@@ -12,7 +12,7 @@ import { EXIT_FAILURE, reportError } from "./cli_target.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** `exec-server envs --help`. */
-export const ENVS_USAGE = `usage: exec-server envs [--config PATH] [--no-check]
+export const ENVS_USAGE = `usage: exec-server envs [--config PATH] [--no-check] [--json]
 
 Lists the environments (from $CODEX_HOME/environments.toml, or CODEX_EXEC_SERVER_URL) and checks that
 each one answers: connect and handshake time, and its shell from environment/info. The default
@@ -20,6 +20,8 @@ environment is marked with *.
 
   --config PATH   environments file to read instead of $CODEX_HOME/environments.toml
   --no-check      list only; do not connect
+  --json          print a JSON array instead: one object per environment with id, default, kind,
+                  url (websocket) or program and args (stdio), reachable, latencyMs, shell, error
   -h, --help      show this help
 
 exit status:
@@ -81,6 +83,26 @@ export function formatChecks(checks: EnvironmentCheck[], checked: boolean): stri
     .join("\n");
 }
 
+/** One environment as `envs --json` prints it (`reachable` etc. are null with `--no-check`). */
+export function checkJson(check: EnvironmentCheck, environment: Environment, checked: boolean) {
+  const config = environment.config;
+  const where = config === null
+    ? {}
+    : config.kind === "websocket"
+    ? { url: config.url }
+    : { program: config.program, args: config.args };
+  return {
+    id: check.id,
+    default: check.isDefault,
+    kind: check.kind,
+    ...where,
+    reachable: checked ? check.error === undefined : null,
+    latencyMs: check.latencyMs === undefined ? null : Math.round(check.latencyMs * 10) / 10,
+    shell: check.shell ?? null,
+    error: check.error ?? null,
+  };
+}
+
 /** Runs the `envs` command; returns the exit status. */
 export async function runEnvsCommand(args: string[]): Promise<number> {
   let manager: EnvironmentManager | null = null;
@@ -92,6 +114,7 @@ export async function runEnvsCommand(args: string[]): Promise<number> {
         options: {
           config: { type: "string" },
           "no-check": { type: "boolean" },
+          json: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
         strict: true,
@@ -116,7 +139,10 @@ export async function runEnvsCommand(args: string[]): Promise<number> {
         kind: e.config?.kind ?? "local",
         target: e.target,
       }));
-    if (checks.length === 0) console.log("no environments configured");
+    if (values.json) {
+      const byId = new Map(environments.map((e) => [e.id, e]));
+      console.log(JSON.stringify(checks.map((c) => checkJson(c, byId.get(c.id)!, check)), null, 2));
+    } else if (checks.length === 0) console.log("no environments configured");
     else console.log(formatChecks(checks, check));
     return checks.some((c) => "error" in c && c.error !== undefined) ? EXIT_FAILURE : 0;
   } catch (error) {

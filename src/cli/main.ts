@@ -6,6 +6,7 @@
 import { runFsRequest } from "../fs/run_request.ts";
 import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
 import { VERSION } from "../version.ts";
+import { runCompletionCommand } from "./completion_command.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
 import { runRunCommand } from "./run_command.ts";
@@ -17,10 +18,12 @@ import { UsageError } from "./usage_error.ts";
 const TOP_USAGE = `usage: exec-server <command> [options]
 
 commands:
-  serve   serve the JSON-RPC API (default; see exec-server serve --help)
-  run     run a command in an environment (exec-server run --help)
-  envs    list and check the configured environments (exec-server envs --help)
-  cp      copy a file to or from an environment (exec-server cp --help)
+  serve                serve the JSON-RPC API (default; see exec-server serve --help)
+  run                  run a command in an environment (exec-server run --help)
+  envs                 list and check the configured environments (exec-server envs --help)
+  cp                   copy files and trees to or from an environment, as scp (exec-server cp --help)
+  version              print the version (as --version)
+  completion bash|zsh  print a shell completion script (exec-server completion --help)
 
   -h, --help      show this help
   -V, --version   print the version`;
@@ -39,7 +42,8 @@ export async function main(args: string[]): Promise<number> {
     if (first === "run") return await runRunCommand(rest);
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);
-    if (first === "--version" || first === "-V") {
+    if (first === "completion") return runCompletionCommand(rest);
+    if (first === "--version" || first === "-V" || first === "version") {
       console.log(`exec-server ${VERSION}`);
       return 0;
     }

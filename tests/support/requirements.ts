@@ -40,6 +40,7 @@ export const REQUIREMENTS = {
   "openssh-server": { pkg: "openssh-server", installed: () => exists("/usr/sbin/sshd"), for: "ssh tests" },
   "openssh-client": { pkg: "openssh-client", installed: () => onPath("ssh"), for: "ssh tests" },
   openssl: { pkg: "openssl", installed: () => onPath("openssl"), for: "TLS tests" },
+  zsh: { pkg: "zsh", installed: () => onPath("zsh"), for: "the zsh completion test" },
   "util-linux": { pkg: "util-linux", installed: () => onPath("unshare"), for: "the offline bundle test" },
   systemd: { pkg: "systemd", installed: () => onPath("systemd-analyze"), for: "the unit file test" },
 } as const satisfies Record<string, Requirement>;
