@@ -15,6 +15,13 @@ import { log, type LogLevel, setLogLevel } from "../util/log.ts";
 import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
+import {
+  parseRemoteFlags,
+  REMOTE_OPTIONS,
+  REMOTE_USAGE,
+  type RemoteServeConfig,
+  runRemoteServe,
+} from "./remote_serve.ts";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
 
@@ -43,7 +50,8 @@ Serves the exec-server JSON-RPC API.
   --http-allow-host HOST     let http/request reach only these hosts (repeatable)
   --log-level LEVEL          debug | info | warn | error | silent (default warn)
   -h, --help                 show this help
-  -V, --version              print the version`;
+  -V, --version              print the version
+${REMOTE_USAGE}`;
 
 const OPTIONS = {
   listen: { type: "string" },
@@ -68,6 +76,7 @@ const OPTIONS = {
   "disable-http": { type: "boolean" },
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
+  ...REMOTE_OPTIONS,
 } as const;
 
 /** The serve command's parsed configuration. */
@@ -79,6 +88,8 @@ export interface ServeConfig {
   auth: { kind: "none" } | { kind: "token-file"; path: string } | { kind: "token-sha256"; hex: string };
   allowUnauthenticated: boolean;
   tls: { certFile: string; keyFile: string } | null;
+  /** `--remote`: serve through an environment registry instead of listening. */
+  remote: RemoteServeConfig | null;
 }
 
 function seconds(name: string, value: string | undefined): number | undefined {
@@ -135,6 +146,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
   for (const key of Object.keys(options) as (keyof ServerOptions)[]) {
     if (options[key] === undefined) delete options[key];
   }
+  const remote = parseRemoteFlags(values, SERVE_USAGE);
   const listen = values.listen ?? "ws://127.0.0.1:0";
   let target;
   try {
@@ -165,6 +177,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     auth,
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
     tls,
+    remote,
   };
 }
 
@@ -220,6 +233,16 @@ export async function runServe(config: ServeConfig): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
   try {
+    if (config.remote) {
+      const status = await runRemoteServe(
+        server,
+        config.remote,
+        stop.promise,
+        config.options.maxMessageBytes,
+      );
+      await server.shutdown();
+      return status;
+    }
     if (target.kind === "stdio") {
       await Promise.race([serveStdio(server), stop.promise]);
     } else {

@@ -1,0 +1,221 @@
+/**
+ * `exec-server serve --remote` end to end on loopback: our executor registers with the development relay
+ * (tests/support/dev_relay.ts) and harness streams reach it through the relay (our Noise initiator).
+ */
+import assert from "node:assert/strict";
+import { DevRelay } from "./support/dev_relay.ts";
+import { connectRelayHarness } from "../src/remote/relay_harness.ts";
+import { outputText, RpcPeer } from "./support/rpc_peer.ts";
+import { bashStart } from "./support/process_start.ts";
+import { SERVER_ARGV } from "./support/servers.ts";
+import { withTimeout } from "./support/waiting.ts";
+import { handshakeFrame, resumeFrame } from "../src/remote/relay_frame.ts";
+
+const ENV = "env-test_1";
+
+interface Executor {
+  child: Deno.ChildProcess;
+  stderr: Promise<string>;
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+function startExecutor(
+  relay: DevRelay,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+  stdin = "",
+): Executor {
+  const [program, ...args] = SERVER_ARGV;
+  const child = new Deno.Command(program, {
+    args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV, ...extra],
+    env: { CODEX_API_KEY: relay.executorToken, EXEC_SERVER_REMOTE_BACKOFF_MS: "50", ...env },
+    stdin: stdin === "" ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== "") {
+    const writer = child.stdin.getWriter();
+    writer.write(new TextEncoder().encode(stdin)).then(() => writer.close()).catch(() => {});
+  }
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    stderr,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      return await withTimeout(child.status, 15_000, "executor exit");
+    },
+  };
+}
+
+async function harness(relay: DevRelay): Promise<RpcPeer> {
+  const transport = await connectRelayHarness({
+    registryUrl: relay.url,
+    environmentId: ENV,
+    authToken: relay.harnessToken,
+  });
+  return new RpcPeer(transport);
+}
+
+async function withRelayExecutor(
+  fn: (relay: DevRelay, executor: Executor) => Promise<void>,
+  extra: string[] = [],
+) {
+  const relay = await DevRelay.start();
+  const executor = startExecutor(relay, extra);
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "the executor's rendezvous socket");
+    await fn(relay, executor);
+  } finally {
+    await executor.stop();
+    await executor.stderr;
+    await relay.close();
+  }
+}
+
+Deno.test("serve --remote registers its Noise key and a harness stream through the relay runs a command", async () => {
+  await withRelayExecutor(async (relay) => {
+    const [register] = relay.callsTo("/register");
+    assert.equal(register.headers.authorization, `Bearer ${relay.executorToken}`);
+    const body = register.body as Record<string, Record<string, string>>;
+    assert.equal(body.security_profile as unknown, "noise_hybrid_ik_v1");
+    assert.deepEqual(Object.keys(body.executor_public_key), [
+      "suite",
+      "x25519_public_key",
+      "mlkem768_public_key",
+    ]);
+    const peer = await harness(relay);
+    const [validate] = relay.callsTo("/validate");
+    assert.equal(validate.headers["x-codex-noise-stream-id"], relay.frames[0].streamId);
+    await peer.handshake();
+    const info = await peer.call("environment/info", {});
+    assert.equal(info.cwd, new URL(`file://${Deno.cwd()}`).href);
+    await peer.call("process/start", bashStart("hello", "echo hello-through-relay"));
+    assert.equal(outputText(await peer.waitClosed("hello", 10_000)), "hello-through-relay\n");
+    // The relay only ever saw Noise records.
+    assert.ok(relay.frames.some((f) => f.kind === "data" && f.from === "executor"));
+    peer.transport.close();
+  });
+});
+
+Deno.test("serve --remote: two harness streams at once on one executor socket get independent sessions", async () => {
+  await withRelayExecutor(async (relay) => {
+    const [a, b] = await Promise.all([harness(relay), harness(relay)]);
+    const [sa, sb] = await Promise.all([a.handshake(), b.handshake()]);
+    assert.notEqual(sa, sb);
+    await Promise.all([
+      a.call("process/start", bashStart("p", "echo from-a")),
+      b.call("process/start", bashStart("p", "echo from-b")),
+    ]);
+    assert.equal(outputText(await a.waitClosed("p", 10_000)), "from-a\n");
+    assert.equal(outputText(await b.waitClosed("p", 10_000)), "from-b\n");
+    assert.equal(relay.executorSockets(ENV), 1);
+    a.transport.close();
+    b.transport.close();
+  });
+});
+
+Deno.test("serve --remote: after a relay drop it reconnects and a new stream resumes the old session", async () => {
+  await withRelayExecutor(async (relay) => {
+    const first = await harness(relay);
+    const sessionId = await first.handshake();
+    await first.call("process/start", bashStart("keeper", "echo kept; sleep 1000"));
+    await first.until(() => outputText(first.processEvents("keeper")).includes("kept"), "the first output");
+    const upgrades = relay.executorUpgrades;
+    relay.dropExecutors();
+    await withTimeout(first.closed, 10_000, "the harness stream to end with the relay socket");
+    await relay.waitFor(
+      () => relay.executorUpgrades > upgrades && relay.executorSockets(ENV) === 1,
+      "reconnect",
+    );
+    const second = await harness(relay);
+    assert.equal(await second.handshake(sessionId), sessionId);
+    const read = await second.call("process/read", { processId: "keeper", waitMs: 0 });
+    assert.equal(read.exited, false);
+    await second.call("process/terminate", { processId: "keeper" });
+    second.transport.close();
+  });
+});
+
+Deno.test("serve --remote: a 4xx refusal of the rendezvous upgrade registers again before reconnecting", async () => {
+  await withRelayExecutor(async (relay) => {
+    relay.refuseExecutorUpgrades = 2;
+    relay.dropExecutors();
+    await relay.waitFor(
+      () => relay.callsTo("/register").length >= 3 && relay.executorSockets(ENV) === 1,
+      "two re-registrations and a working socket",
+    );
+    const peer = await harness(relay);
+    await peer.handshake();
+    peer.transport.close();
+  });
+});
+
+Deno.test("serve --remote: a garbage or tampered handshake gets Reset and the socket keeps serving", async () => {
+  await withRelayExecutor(async (relay) => {
+    // Garbage straight onto the harness rendezvous socket.
+    const socket = new WebSocket(`${relay.url.replace("http", "ws")}/rendezvous/harness/${ENV}`);
+    await new Promise((resolve) => socket.onopen = resolve);
+    socket.send(resumeFrame("garbage-stream"));
+    socket.send(handshakeFrame("garbage-stream", new Uint8Array(3600).fill(7)));
+    await relay.waitFor(
+      () => relay.frames.some((f) => f.streamId === "garbage-stream" && f.kind === "reset"),
+      "a Reset for the garbage handshake",
+    );
+    const reset = relay.frames.find((f) => f.streamId === "garbage-stream" && f.kind === "reset")!;
+    assert.equal(reset.reason, "noise_relay_protocol_error");
+    socket.close();
+    // A real handshake with one flipped byte in message 1.
+    relay.tamperHarnessFrame = (frame) => {
+      if (frame.length < 3000) return frame;
+      const copy = frame.slice();
+      copy[copy.length - 40] ^= 1;
+      return copy;
+    };
+    await assert.rejects(harness(relay), /reset the stream during the handshake: noise_relay_protocol_error/);
+    assert.equal(relay.callsTo("/validate").length, 0);
+    relay.tamperHarnessFrame = null;
+    const peer = await harness(relay);
+    await peer.handshake();
+    peer.transport.close();
+  });
+});
+
+Deno.test("serve --remote: a 401 on the first registration ends the executor with the authentication error", async () => {
+  const relay = await DevRelay.start();
+  try {
+    const executor = startExecutor(relay, [], { CODEX_API_KEY: "wrong-token" });
+    const status = await withTimeout(executor.child.status, 30_000, "executor exit");
+    assert.equal(status.code, 1);
+    assert.match(
+      await executor.stderr,
+      /environment registry authentication error: environment registry authentication failed \(401 Unauthorized\): \{"error":"unauthorized"\}/,
+    );
+  } finally {
+    await relay.close();
+  }
+});
+
+Deno.test("serve --remote --registration-bearer-stdin reads the bearer line; a missing newline is refused", async () => {
+  const relay = await DevRelay.start();
+  try {
+    const bad = startExecutor(relay, ["--registration-bearer-stdin"], { CODEX_API_KEY: "" }, "no-newline");
+    assert.equal((await withTimeout(bad.child.status, 30_000, "exit")).code, 1);
+    assert.match(await bad.stderr, /expected a newline-terminated registration bearer of at most 16 KiB/);
+    const good = startExecutor(
+      relay,
+      ["--registration-bearer-stdin"],
+      { CODEX_API_KEY: "" },
+      `${relay.executorToken}\n`,
+    );
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "registration with the stdin bearer");
+    await good.stop();
+    await good.stderr;
+  } finally {
+    await relay.close();
+  }
+});
