@@ -133,7 +133,7 @@ export class NoiseRendezvous {
     this.#reset(streamId);
     if (++this.#failedHandshakes >= MAX_FAILED_HANDSHAKES) {
       log.warn(`closing the rendezvous socket after ${this.#failedHandshakes} failed Noise handshakes`);
-      this.#socket.close(1008, "too many failed handshakes");
+      this.#socket.close(1000, "too many failed handshakes");
     }
   }
 

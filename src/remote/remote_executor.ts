@@ -167,7 +167,7 @@ export class RemoteExecutor {
     const done = Promise.withResolvers<SocketOutcome>();
     let opened = false;
     let refusedStatus: number | null = null;
-    const onAbort = () => socket.close(1001, "exec-server shutting down");
+    const onAbort = () => socket.close(1000, "exec-server shutting down");
     signal.addEventListener("abort", onAbort);
     socket.addEventListener("open", () => {
       opened = true;

@@ -1,0 +1,219 @@
+/**
+ * Remote registration against the real Codex 0.171 binaries on loopback, through the development relay:
+ * `codex app-server` as the harness reaching our `serve --remote` executor (environment `remote`), and the
+ * real `codex exec-server --remote` as the executor reached by our harness side.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { codexBinary } from "./codex/fetch_codex.ts";
+import { DevRelay } from "./support/dev_relay.ts";
+import { connectRelayHarness } from "../src/remote/relay_harness.ts";
+import { outputText, RpcPeer } from "./support/rpc_peer.ts";
+import { bashStart } from "./support/process_start.ts";
+import { SERVER_ARGV } from "./support/servers.ts";
+import { withTimeout } from "./support/waiting.ts";
+import { describeTurn, runCodexTurn } from "./codex/harness.ts";
+import {
+  assertOutputContains,
+  assertTurnCompleted,
+  basicScenario,
+  expectedHello,
+  randomToken,
+} from "./codex/scenarios.ts";
+
+const ENV = "codex-e2e";
+
+/** A CODEX_HOME outside /tmp (Codex refuses some paths under it), removed afterwards. */
+async function codexHome(): Promise<string> {
+  const base = join(Deno.env.get("HOME") ?? "/root", ".cache", "exec-server-tests");
+  await Deno.mkdir(base, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: base, prefix: "remote-home-" });
+  await Deno.writeTextFile(
+    join(dir, "config.toml"),
+    "check_for_update_on_startup = false\n\n[analytics]\nenabled = false\n\n[features]\nplugins = false\napps = false\n",
+  );
+  return dir;
+}
+
+function startOurExecutor(relay: DevRelay, cwd: string): Deno.ChildProcess {
+  const [program, ...args] = SERVER_ARGV;
+  return new Deno.Command(program, {
+    args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV],
+    env: { CODEX_API_KEY: relay.executorToken },
+    cwd,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+}
+
+/** A line-delimited JSON-RPC client for `codex app-server` over stdio. */
+class AppServer {
+  readonly child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #waiting = new Map<number, PromiseWithResolvers<Record<string, unknown>>>();
+  readonly stderr: Promise<string>;
+  #nextId = 1;
+
+  constructor(codex: string, home: string, env: Record<string, string>) {
+    this.child = new Deno.Command(codex, {
+      args: ["app-server"],
+      env: { CODEX_HOME: home, NO_COLOR: "1", ...env },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    this.stderr = new Response(this.child.stderr).text();
+    this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const lines = this.child.stdout.pipeThrough(new TextDecoderStream());
+    let buffer = "";
+    for await (const chunk of lines) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        let message;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (typeof message.id === "number" && !message.method) {
+          this.#waiting.get(message.id)?.resolve(message);
+        }
+      }
+    }
+  }
+
+  async request(method: string, params: unknown): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    const reply = Promise.withResolvers<Record<string, unknown>>();
+    this.#waiting.set(id, reply);
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ id, method, params }) + "\n"));
+    return await withTimeout(reply.promise, 30_000, `app-server ${method}`);
+  }
+
+  async notify(method: string, params: unknown): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify({ method, params }) + "\n"));
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await withTimeout(this.child.status, 15_000, "app-server exit");
+  }
+}
+
+Deno.test("codex app-server 0.171 as harness: environment `remote` through our executor is ready and reports our cwd", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const home = await codexHome();
+  const workDir = await Deno.makeTempDir({ prefix: "remote-cwd-" });
+  const executor = startOurExecutor(relay, workDir);
+  let app: AppServer | null = null;
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "our executor's rendezvous socket");
+    app = new AppServer(codex, home, {
+      CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+      CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+      CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+    });
+    const init = await app.request("initialize", {
+      clientInfo: { name: "exec-server-tests", version: "0" },
+      capabilities: { experimentalApi: true },
+    });
+    assert.ok(init.result, JSON.stringify(init));
+    await app.notify("initialized", {});
+    const info = await app.request("environment/info", { environmentId: "remote" });
+    assert.ok(info.result, JSON.stringify(info));
+    const result = info.result as Record<string, unknown>;
+    assert.equal(result.cwd, new URL(`file://${await Deno.realPath(workDir)}`).href, JSON.stringify(result));
+    const status = await app.request("environment/status", { environmentId: "remote" });
+    assert.equal((status.result as Record<string, unknown>).status, "ready", JSON.stringify(status));
+    // Codex's harness reached us through /connect, one Noise stream and /validate.
+    assert.equal(relay.callsTo("/connect").length >= 1, true);
+    assert.equal(relay.callsTo("/validate").every((c) => (c.body as Record<string, unknown>) !== null), true);
+  } finally {
+    await app?.close();
+    executor.kill("SIGTERM");
+    await withTimeout(executor.status, 15_000, "executor exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("codex exec 0.171 through the registry: a scripted command runs on our executor and its output comes back", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const workDir = await Deno.makeTempDir({ prefix: "remote-turn-" });
+  const executor = startOurExecutor(relay, workDir);
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "our executor's rendezvous socket");
+    const token = randomToken();
+    const result = await runCodexTurn({
+      codex,
+      server: { kind: "websocket", url: "ws://127.0.0.1:1" }, // unused with selection none
+      selection: "none",
+      env: {
+        CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+        CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+        CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+      },
+      steps: basicScenario(token, workDir),
+      workDir,
+      timeoutMs: 90_000,
+    });
+    assertTurnCompleted(result);
+    assertOutputContains(result, 0, "exec_command", [expectedHello(token)]);
+    assert.ok(relay.callsTo("/validate").length >= 1, describeTurn(result));
+  } finally {
+    executor.kill("SIGTERM");
+    await withTimeout(executor.status, 15_000, "executor exit");
+    await relay.close();
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("codex exec-server --remote 0.171 as executor: our harness side runs a command through the relay", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const home = await codexHome();
+  const child = new Deno.Command(codex, {
+    args: ["exec-server", "--remote", relay.url, "--environment-id", ENV],
+    env: { CODEX_HOME: home, CODEX_API_KEY: relay.executorToken },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "Codex's rendezvous socket");
+    const transport = await connectRelayHarness({
+      registryUrl: relay.url,
+      environmentId: ENV,
+      authToken: relay.harnessToken,
+    });
+    const peer = new RpcPeer(transport, { checkResults: false });
+    await peer.handshake();
+    await peer.call(
+      "process/start",
+      bashStart("hello", "echo hello-from-codex-executor", { cwd: "file:///tmp" }),
+    );
+    assert.equal(outputText(await peer.waitClosed("hello", 15_000)), "hello-from-codex-executor\n");
+    transport.close();
+  } finally {
+    child.kill("SIGTERM");
+    await withTimeout(child.status, 15_000, "codex exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+});
