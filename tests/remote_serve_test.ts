@@ -10,6 +10,7 @@ import { bashStart } from "./support/process_start.ts";
 import { SERVER_ARGV } from "./support/servers.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { handshakeFrame, resumeFrame } from "../src/remote/relay_frame.ts";
+import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
 
 const ENV = "env-test_1";
 
@@ -218,4 +219,84 @@ Deno.test("serve --remote --registration-bearer-stdin reads the bearer line; a m
   } finally {
     await relay.close();
   }
+});
+
+Deno.test("serve --remote --remote-transport direct: plain JSON-RPC on a bearer-authenticated socket, one per session", async () => {
+  const relay = await DevRelay.start();
+  const executor = startExecutor(relay, ["--remote-transport", "direct"]);
+  try {
+    await relay.waitFor(() => relay.callsTo("/direct/register").length === 1, "direct registration");
+    assert.deepEqual(relay.callsTo("/direct/register")[0].body, { transport: "direct_jsonrpc_v1" });
+    const url = `${relay.url.replace("http", "ws")}/rendezvous/direct-harness/${ENV}`;
+    const open = async () => {
+      await relay.waitFor(() => relay.idleDirectSockets(ENV) === 1, "an idle direct socket");
+      const socket = new WebSocket(url);
+      await withTimeout(
+        new Promise((resolve) => socket.onopen = resolve),
+        10_000,
+        "the direct harness socket",
+      );
+      return new RpcPeer(new WebSocketTransport(socket, { description: "direct harness" }));
+    };
+    const a = await open();
+    const sa = await a.handshake();
+    // The executor opened the next idle socket for the next harness; both sessions work at once.
+    const b = await open();
+    const sb = await b.handshake();
+    assert.notEqual(sa, sb);
+    await a.call("process/start", bashStart("p", "echo direct-a"));
+    assert.equal(outputText(await a.waitClosed("p", 10_000)), "direct-a\n");
+    a.transport.close();
+    b.transport.close();
+  } finally {
+    await executor.stop();
+    await executor.stderr;
+    await relay.close();
+  }
+});
+
+Deno.test("serve --remote: a tampered Data record resets only its stream; another stream keeps working", async () => {
+  await withRelayExecutor(async (relay) => {
+    const victim = await harness(relay);
+    const bystander = await harness(relay);
+    await victim.handshake();
+    await bystander.handshake();
+    const victimStream = relay.frames.find((f) => f.from === "harness" && f.kind === "resume")!.streamId;
+    relay.tamperHarnessFrame = (frame) => {
+      const decoded = new TextDecoder().decode(frame);
+      if (!decoded.includes(victimStream) || frame.length < 40) return frame;
+      const copy = frame.slice();
+      copy[copy.length - 1] ^= 0x80; // inside the AES-GCM tag
+      return copy;
+    };
+    victim.notify("process/read", { processId: "none", waitMs: 0 });
+    await relay.waitFor(
+      () =>
+        relay.frames.some((f) => f.from === "executor" && f.streamId === victimStream && f.kind === "reset"),
+      "a Reset for the tampered stream",
+    );
+    await withTimeout(victim.closed, 10_000, "the tampered stream to end");
+    relay.tamperHarnessFrame = null;
+    const info = await bystander.call("environment/info", {});
+    assert.ok(info.shell);
+    bystander.transport.close();
+  });
+});
+
+Deno.test("serve --remote: 8 failed handshakes close the rendezvous socket, and the executor reconnects", async () => {
+  await withRelayExecutor(async (relay) => {
+    const socket = new WebSocket(`${relay.url.replace("http", "ws")}/rendezvous/harness/${ENV}`);
+    await withTimeout(new Promise((resolve) => socket.onopen = resolve), 10_000, "harness socket");
+    const upgrades = relay.executorUpgrades;
+    for (let i = 0; i < 8; i++) socket.send(handshakeFrame(`bad-${i}`, new Uint8Array(100).fill(i + 1)));
+    await relay.waitFor(
+      () => relay.executorUpgrades > upgrades && relay.executorSockets(ENV) === 1,
+      "a new socket",
+    );
+    assert.equal(relay.frames.filter((f) => f.kind === "reset" && f.streamId.startsWith("bad-")).length, 8);
+    socket.close();
+    const peer = await harness(relay);
+    await peer.handshake();
+    peer.transport.close();
+  });
 });

@@ -108,6 +108,11 @@ export class DevRelay {
     return this.#envs.get(environmentId)?.executors.size ?? 0;
   }
 
+  /** Direct executor sockets waiting for a harness. */
+  idleDirectSockets(environmentId: string): number {
+    return this.#envs.get(environmentId)?.direct.length ?? 0;
+  }
+
   /** Closes every executor rendezvous socket (a relay drop). */
   dropExecutors(): void {
     for (const env of this.#envs.values()) {
@@ -239,12 +244,13 @@ export class DevRelay {
         });
       }
     }
+    const bearer = request.headers.get("authorization");
     const { socket, response } = Deno.upgradeWebSocket(request);
     socket.binaryType = "arraybuffer";
     const env = this.#env(id);
     if (role === "executor") this.#executorSocket(env, socket);
     else if (role === "harness") this.#harnessSocket(env, socket);
-    else if (role === "direct") this.#directExecutor(env, socket);
+    else if (role === "direct") this.#directExecutor(env, socket, bearer);
     else this.#directHarness(env, socket);
     return response;
   }
@@ -319,7 +325,11 @@ export class DevRelay {
     };
   }
 
-  #directExecutor(env: Environment, socket: WebSocket): void {
+  #directExecutor(env: Environment, socket: WebSocket, bearer: string | null): void {
+    if (bearer !== `Bearer ${this.executorToken}`) {
+      socket.onopen = () => socket.close(4001, "unauthorized");
+      return;
+    }
     socket.onopen = () => {
       env.direct.push(socket);
       this.#changed();
