@@ -42,7 +42,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   // The relay (registration, Noise, relay frames): below the server, which may use it; knows no domain.
   remote: ["protocol", "rpc", "util"],
   server: [...DOMAINS, "remote", "protocol", "rpc", "util", "version"],
-  client: ["protocol", "rpc", "config", "util", "version"],
+  client: ["protocol", "rpc", "config", "remote", "util", "version"],
   mcp: ["client", "protocol", "rpc", "util"],
   cli: [...DOMAINS, "server", "client", "mcp", "remote", "protocol", "rpc", "util", "version"],
   // The entry files (mod.ts, main.ts) compose everything; nothing under src/ may import them.

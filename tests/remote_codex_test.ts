@@ -13,6 +13,7 @@ import { bashStart } from "./support/process_start.ts";
 import { SERVER_ARGV } from "./support/servers.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { describeTurn, runCodexTurn } from "./codex/harness.ts";
+import { runCli } from "./client_test_util.ts";
 import {
   assertOutputContains,
   assertTurnCompleted,
@@ -181,6 +182,41 @@ Deno.test("codex exec 0.171 through the registry: a scripted command runs on our
     await withTimeout(executor.status, 15_000, "executor exit");
     await relay.close();
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("exec-server envs through the registry variables reaches the real codex exec-server --remote 0.171", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const home = await codexHome();
+  const child = new Deno.Command(codex, {
+    args: ["exec-server", "--remote", relay.url, "--environment-id", ENV],
+    env: { CODEX_HOME: home, CODEX_API_KEY: relay.executorToken },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "Codex's rendezvous socket");
+    const emptyHome = await Deno.makeTempDir({ prefix: "remote-client-home-" });
+    const result = await runCli(["envs"], {
+      env: {
+        CODEX_HOME: emptyHome,
+        CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+        CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+        CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+      },
+    });
+    await Deno.remove(emptyHome, { recursive: true });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /\* *remote +registry/);
+    assert.match(result.stdout, /bash/);
+    assert.equal(relay.callsTo("/connect").length, 1);
+  } finally {
+    child.kill("SIGTERM");
+    await withTimeout(child.status, 15_000, "codex exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
   }
 });
 

@@ -11,6 +11,7 @@ import { SERVER_ARGV } from "./support/servers.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { handshakeFrame, resumeFrame } from "../src/remote/relay_frame.ts";
 import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
+import { runCli } from "./client_test_util.ts";
 
 const ENV = "env-test_1";
 
@@ -298,5 +299,34 @@ Deno.test("serve --remote: 8 failed handshakes close the rendezvous socket, and 
     const peer = await harness(relay);
     await peer.handshake();
     peer.transport.close();
+  });
+});
+
+Deno.test("exec-server run with the CODEX_EXEC_SERVER_NOISE_* variables runs a command through the relay", async () => {
+  await withRelayExecutor(async (relay) => {
+    const emptyHome = await Deno.makeTempDir({ prefix: "remote-client-home-" });
+    try {
+      const result = await runCli([
+        "run",
+        "--cwd",
+        "/tmp",
+        "--",
+        "sh",
+        "-c",
+        "echo client-via-registry; exit 3",
+      ], {
+        env: {
+          CODEX_HOME: emptyHome,
+          CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+          CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+          CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+        },
+      });
+      assert.equal(result.stdout, "client-via-registry\n", result.stderr);
+      assert.equal(result.code, 3);
+      assert.equal(relay.callsTo("/connect").length, 1);
+    } finally {
+      await Deno.remove(emptyHome, { recursive: true });
+    }
   });
 });

@@ -15,6 +15,7 @@ import type { ExecServerTransportParams } from "./connector.ts";
 import { ExecServerClient, type ExecServerClientOptions } from "./exec_server_client.ts";
 import { LazyRemoteClient } from "./lazy_remote_client.ts";
 import { createMemoryTransportPair } from "./memory_transport.ts";
+import { connectRelayHarness } from "../remote/relay_harness.ts";
 
 /** The in-process exec-server behind the `local` environment; an `ExecServer` is one. */
 export interface LocalExecServer {
@@ -65,6 +66,7 @@ export class Environment {
     const config = this.config;
     if (config === null) return "in-process";
     if (config.kind === "websocket") return config.url;
+    if (config.kind === "registry") return `${config.registryUrl} (environment ${config.environmentId})`;
     return [config.program, ...config.args].join(" ");
   }
 
@@ -112,6 +114,22 @@ async function transportParams(
   config: EnvironmentConfig,
   options: EnvironmentOptions,
 ): Promise<ExecServerTransportParams> {
+  if (config.kind === "registry") {
+    return {
+      kind: "transport",
+      description: `remote environment ${config.environmentId}`,
+      reconnectable: true,
+      // Each connect asks the registry again: a fresh authorization and a new Noise stream.
+      open: () =>
+        connectRelayHarness({
+          registryUrl: config.registryUrl,
+          environmentId: config.environmentId,
+          authToken: config.authToken,
+          accountId: config.accountId,
+          timeoutMs: config.connectTimeoutMs,
+        }),
+    };
+  }
   if (config.kind === "stdio") {
     return {
       kind: "stdio",
