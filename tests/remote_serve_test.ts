@@ -7,7 +7,7 @@ import { DevRelay } from "./support/dev_relay.ts";
 import { connectRelayHarness } from "../src/remote/relay_harness.ts";
 import { outputText, RpcPeer } from "./support/rpc_peer.ts";
 import { bashStart } from "./support/process_start.ts";
-import { SERVER_ARGV } from "./support/servers.ts";
+import { SERVER_ARGV, startWebSocketServer } from "./support/servers.ts";
 import { withTimeout } from "./support/waiting.ts";
 import { handshakeFrame, resumeFrame } from "../src/remote/relay_frame.ts";
 import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
@@ -329,4 +329,49 @@ Deno.test("exec-server run with the CODEX_EXEC_SERVER_NOISE_* variables runs a c
       await Deno.remove(emptyHome, { recursive: true });
     }
   });
+});
+
+Deno.test("exec-server forward: each harness stream becomes its own connection to the --connect exec-server", async () => {
+  const backend = await startWebSocketServer();
+  const relay = await DevRelay.start();
+  const forward = new Deno.Command(SERVER_ARGV[0], {
+    args: [
+      ...SERVER_ARGV.slice(1),
+      "forward",
+      "--remote",
+      relay.url,
+      "--environment-id",
+      ENV,
+      "--connect",
+      backend.url!,
+    ],
+    env: { CODEX_API_KEY: relay.executorToken },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(forward.stderr).text();
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "the forwarder's rendezvous socket");
+    const a = await harness(relay);
+    const sessionId = await a.handshake();
+    await a.call("process/start", bashStart("kept", "echo forwarded; sleep 1000"));
+    await a.until(
+      () => outputText(a.processEvents("kept")).includes("forwarded"),
+      "output through the forwarder",
+    );
+    a.transport.close();
+    // A new stream resumes the backend session: the session lives in the backend, not in the stream.
+    const b = await harness(relay);
+    assert.equal(await b.handshake(sessionId), sessionId);
+    assert.equal((await b.call("process/read", { processId: "kept", waitMs: 0 })).exited, false);
+    await b.call("process/terminate", { processId: "kept" });
+    b.transport.close();
+  } finally {
+    forward.kill("SIGTERM");
+    await withTimeout(forward.status, 15_000, "forward exit");
+    await stderr;
+    await relay.close();
+    await backend.close();
+  }
 });

@@ -8,6 +8,7 @@ import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
 import { VERSION } from "../version.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
+import { runForwardCommand } from "./forward_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
 import { UsageError } from "./usage_error.ts";
@@ -19,6 +20,7 @@ commands:
   run     run a command in an environment (exec-server run --help)
   envs    list and check the configured environments (exec-server envs --help)
   cp      copy a file to or from an environment (exec-server cp --help)
+  forward register an existing WebSocket exec-server with an environment registry (exec-server forward --help)
 
   -h, --help      show this help
   -V, --version   print the version`;
@@ -31,6 +33,7 @@ export async function main(args: string[]): Promise<number> {
     if (first === "run") return await runRunCommand(rest);
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);
+    if (first === "forward") return await runForwardCommand(rest);
     if (first === "--version" || first === "-V") {
       console.log(`exec-server ${VERSION}`);
       return 0;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ExecServer } from "../server/exec_server.ts";
+import type { MessageTransport } from "../rpc/transport.ts";
 import { RemoteExecutor, type RemoteTransportKind } from "../remote/remote_executor.ts";
 import { RegistryError } from "../remote/registry.ts";
 import { UsageError } from "./usage_error.ts";
@@ -130,7 +130,7 @@ async function readBearerLine(reader: ReadableStreamDefaultReader<Uint8Array>): 
  * ends the process with status 1.
  */
 export async function runRemoteServe(
-  server: ExecServer,
+  server: { accept(transport: MessageTransport): unknown },
   config: RemoteServeConfig,
   stop: Promise<void>,
   maxMessageBytes?: number,
