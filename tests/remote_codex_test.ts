@@ -36,15 +36,19 @@ async function codexHome(): Promise<string> {
   return dir;
 }
 
-function startOurExecutor(relay: DevRelay, cwd: string): Deno.ChildProcess {
+function startOurExecutor(
+  relay: DevRelay,
+  cwd: string,
+  stderr: "inherit" | "piped" = "inherit",
+): Deno.ChildProcess {
   const [program, ...args] = SERVER_ARGV;
   return new Deno.Command(program, {
-    args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV],
+    args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV, "--log-level", "info"],
     env: { CODEX_API_KEY: relay.executorToken },
     cwd,
     stdin: "null",
     stdout: "null",
-    stderr: "inherit",
+    stderr,
   }).spawn();
 }
 
@@ -114,12 +118,13 @@ class AppServer {
   }
 }
 
-Deno.test("codex app-server 0.171 as harness: environment `remote` through our executor is ready and reports our cwd", async () => {
+Deno.test("codex app-server 0.171 as harness: environment `remote` through our executor is ready, reports our cwd, and resumes its session after a relay drop", async () => {
   const codex = await codexBinary("0.171.0");
   const relay = await DevRelay.start();
   const home = await codexHome();
   const workDir = await Deno.makeTempDir({ prefix: "remote-cwd-" });
-  const executor = startOurExecutor(relay, workDir);
+  const executor = startOurExecutor(relay, workDir, "piped");
+  const executorLog = new Response(executor.stderr).text();
   let app: AppServer | null = null;
   try {
     await relay.waitFor(() => relay.executorSockets(ENV) === 1, "our executor's rendezvous socket");
@@ -140,13 +145,35 @@ Deno.test("codex app-server 0.171 as harness: environment `remote` through our e
     assert.equal(result.cwd, new URL(`file://${await Deno.realPath(workDir)}`).href, JSON.stringify(result));
     const status = await app.request("environment/status", { environmentId: "remote" });
     assert.equal((status.result as Record<string, unknown>).status, "ready", JSON.stringify(status));
-    // Codex's harness reached us through /connect, one Noise stream and /validate.
-    assert.equal(relay.callsTo("/connect").length >= 1, true);
-    assert.equal(relay.callsTo("/validate").every((c) => (c.body as Record<string, unknown>) !== null), true);
-  } finally {
-    await app?.close();
+    const connects = relay.callsTo("/connect").length;
+    assert.equal(relay.callsTo("/validate").length, connects);
+    // A relay drop: our executor reconnects; the harness sees the stream go, and its next use opens a new
+    // stream (a new /connect) whose initialize resumes the same session on our executor.
+    const upgrades = relay.executorUpgrades;
+    relay.dropExecutors();
+    await relay.waitFor(
+      () => relay.executorUpgrades > upgrades && relay.executorSockets(ENV) === 1,
+      "reconnect",
+    );
+    const after = await app.request("environment/status", { environmentId: "remote" });
+    assert.notEqual((after.result as Record<string, unknown>).status, "unknown", JSON.stringify(after));
+    const again = await app.request("environment/info", { environmentId: "remote" });
+    assert.equal((again.result as Record<string, unknown>).cwd, result.cwd, JSON.stringify(again));
+    assert.ok(relay.callsTo("/connect").length > connects);
+    await app.close();
+    app = null;
     executor.kill("SIGTERM");
     await withTimeout(executor.status, 15_000, "executor exit");
+    assert.match(await executorLog, /session [0-9a-f-]+ resumed by connection/);
+  } finally {
+    await app?.close();
+    try {
+      executor.kill("SIGTERM");
+    } catch {
+      // already stopped
+    }
+    await withTimeout(executor.status, 15_000, "executor exit");
+    await executorLog.catch(() => "");
     await relay.close();
     await Deno.remove(home, { recursive: true }).catch(() => {});
     await Deno.remove(workDir, { recursive: true }).catch(() => {});

@@ -123,6 +123,7 @@ export class ExecServer implements ConnectionHost {
   #resume(connection: ServerConnection, id: string): Session {
     const session = this.#sessions.get(id);
     if (!session || session.expired) throw RpcError.invalidRequest(`unknown session id ${id}`);
+    log.info(`session ${id} resumed by connection ${connection.id}`);
     const previous = session.owner;
     if (previous instanceof ServerConnection && previous !== connection && previous.state !== "closed") {
       if (this.options.resumeAttached === "reject") {

@@ -307,6 +307,10 @@ export class DevRelay {
         this.#streamOwners.set(streamId, { socket, env });
       }
       if (this.tamperHarnessFrame) bytes = this.tamperHarnessFrame(bytes);
+      if (bytes && env.executors.size === 0 && streamId) {
+        // Nobody to carry the stream: say so at once rather than letting the handshake time out.
+        socket.send(resetFrame(streamId, "executor_unavailable"));
+      }
       if (bytes) { for (const executor of env.executors) executor.send(bytes); }
       this.#changed();
     };
