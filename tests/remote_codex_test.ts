@@ -280,3 +280,65 @@ Deno.test("codex exec-server --remote 0.171 as executor: our harness side runs a
     await Deno.remove(home, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("our exec-server forward in front of the real codex exec-server 0.171: codex app-server reaches it as `remote`", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const home = await codexHome();
+  const backendDir = await Deno.makeTempDir({ prefix: "remote-backend-" });
+  const backend = new Deno.Command(codex, {
+    args: ["exec-server", "--listen", "ws://127.0.0.1:0"],
+    env: { CODEX_HOME: home },
+    cwd: backendDir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = backend.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let printed = "";
+  for (let i = 0; i < 100 && !printed.includes("\n"); i++) {
+    const { value, done } = await withTimeout(reader.read(), 15_000, "codex exec-server URL");
+    if (done) break;
+    printed += value;
+  }
+  const backendUrl = printed.trim();
+  const [program, ...args] = SERVER_ARGV;
+  const forward = new Deno.Command(program, {
+    args: [...args, "forward", "--remote", relay.url, "--environment-id", ENV, "--connect", backendUrl],
+    env: { CODEX_API_KEY: relay.executorToken },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let app: AppServer | null = null;
+  try {
+    assert.match(backendUrl, /^ws:\/\/127\.0\.0\.1:\d+$/);
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "the forwarder's rendezvous socket");
+    app = new AppServer(codex, home, {
+      CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+      CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+      CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+    });
+    await app.request("initialize", {
+      clientInfo: { name: "exec-server-tests", version: "0" },
+      capabilities: { experimentalApi: true },
+    });
+    await app.notify("initialized", {});
+    const info = await app.request("environment/info", { environmentId: "remote" });
+    const result = info.result as Record<string, unknown>;
+    // The backend's directory: the answer came from Codex's executor behind our forwarder.
+    assert.equal(result.cwd, new URL(`file://${await Deno.realPath(backendDir)}`).href, JSON.stringify(info));
+    const status = await app.request("environment/status", { environmentId: "remote" });
+    assert.equal((status.result as Record<string, unknown>).status, "ready", JSON.stringify(status));
+  } finally {
+    await app?.close();
+    forward.kill("SIGTERM");
+    await withTimeout(forward.status, 15_000, "forward exit");
+    reader.cancel().catch(() => {});
+    backend.kill("SIGTERM");
+    await withTimeout(backend.status, 15_000, "codex exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    await Deno.remove(backendDir, { recursive: true }).catch(() => {});
+  }
+});

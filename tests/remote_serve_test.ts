@@ -375,3 +375,23 @@ Deno.test("exec-server forward: each harness stream becomes its own connection t
     await backend.close();
   }
 });
+
+Deno.test("serve --remote --exit-on-stdin-close exits 0 when its stdin closes", async () => {
+  const relay = await DevRelay.start();
+  try {
+    const [program, ...args] = SERVER_ARGV;
+    const child = new Deno.Command(program, {
+      args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV, "--exit-on-stdin-close"],
+      env: { CODEX_API_KEY: relay.executorToken },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "registration");
+    await child.stdin.close();
+    assert.equal((await withTimeout(child.status, 15_000, "exit after stdin closed")).code, 0);
+    await relay.waitFor(() => relay.executorSockets(ENV) === 0, "the rendezvous socket closed");
+  } finally {
+    await relay.close();
+  }
+});
