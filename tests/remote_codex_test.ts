@@ -342,3 +342,94 @@ Deno.test("our exec-server forward in front of the real codex exec-server 0.171:
     await Deno.remove(backendDir, { recursive: true }).catch(() => {});
   }
 });
+
+const AWS = {
+  credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+  region: "us-east-1",
+  service: "execute-api",
+};
+const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: AWS.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: AWS.credentials.secretAccessKey,
+  AWS_REGION: AWS.region,
+  AWS_EC2_METADATA_DISABLED: "true",
+};
+
+Deno.test("direct with --aws-sigv4: the dev relay's SigV4 check accepts the real codex 0.171 executor and ours alike", async () => {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start({ sigv4: AWS });
+  const home = await codexHome();
+  const theirs = new Deno.Command(codex, {
+    args: [
+      "exec-server",
+      "--remote",
+      relay.url,
+      "--environment-id",
+      ENV,
+      "--remote-transport",
+      "direct",
+      "--aws-sigv4",
+    ],
+    env: { CODEX_HOME: home, ...AWS_ENV },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const theirLog = new Response(theirs.stderr).text();
+  const [program, ...args] = SERVER_ARGV;
+  let ours: Deno.ChildProcess | null = null;
+  try {
+    await relay.waitFor(
+      () => relay.directUpgradeAuth.includes("sigv4"),
+      "Codex's signed direct upgrade",
+      20_000,
+    )
+      .catch(async (error) => {
+        theirs.kill("SIGTERM");
+        throw new Error(`${error.message}\n${JSON.stringify(relay.calls)}\n${await theirLog}`);
+      });
+    assert.equal(relay.callsTo("/direct/register")[0].status, 200);
+    assert.match(
+      relay.callsTo("/direct/register")[0].headers.authorization,
+      /SignedHeaders=content-type;host;x-amz-date,/,
+    );
+    theirs.kill("SIGTERM");
+    await withTimeout(theirs.status, 15_000, "codex exit");
+    ours = new Deno.Command(program, {
+      args: [
+        ...args,
+        "serve",
+        "--remote",
+        relay.url,
+        "--environment-id",
+        ENV,
+        "--remote-transport",
+        "direct",
+        "--aws-sigv4",
+      ],
+      env: AWS_ENV,
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    await relay.waitFor(() => relay.callsTo("/direct/register").length === 2, "our signed registration");
+    assert.equal(relay.callsTo("/direct/register")[1].status, 200);
+    await relay.waitFor(
+      () => relay.directUpgradeAuth.filter((a) => a === "sigv4").length >= 2,
+      "our signed upgrade",
+    );
+    assert.ok(!relay.directUpgradeAuth.includes("refused"));
+  } finally {
+    try {
+      theirs.kill("SIGTERM");
+    } catch {
+      // stopped
+    }
+    await theirs.status;
+    await theirLog;
+    ours?.kill("SIGTERM");
+    if (ours) await withTimeout(ours.status, 15_000, "exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+});

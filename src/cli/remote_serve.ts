@@ -7,6 +7,7 @@
 import type { MessageTransport } from "../rpc/transport.ts";
 import { RemoteExecutor, type RemoteTransportKind } from "../remote/remote_executor.ts";
 import { RegistryError } from "../remote/registry.ts";
+import { resolveSigV4Config } from "../remote/sigv4.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** What `--remote` and its companions configure. */
@@ -17,6 +18,8 @@ export interface RemoteServeConfig {
   bearerFromStdin: boolean;
   transport: RemoteTransportKind;
   exitOnStdinClose: boolean;
+  /** `--aws-sigv4` (direct): profile, region and service to sign with. */
+  aws: { profile?: string; region?: string; service: string } | null;
 }
 
 export const REMOTE_USAGE = `
@@ -26,6 +29,10 @@ remote registration (serve through an environment registry's relay instead of li
   --name NAME                  human-readable environment name (kept locally)
   --registration-bearer-stdin  read the registration bearer as one line from stdin (else CODEX_API_KEY)
   --remote-transport MODE      noise (default: end-to-end encrypted streams) or direct (plain JSON-RPC)
+  --aws-sigv4                  direct: sign registration and upgrade with AWS SigV4 instead of the bearer
+  --aws-profile PROFILE        AWS profile for --aws-sigv4 (default: AWS_PROFILE, else default)
+  --aws-region REGION          signing region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's)
+  --aws-service SERVICE        signing service (default execute-api)
   --exit-on-stdin-close        exit when standard input closes`;
 
 export const REMOTE_OPTIONS = {
@@ -36,6 +43,9 @@ export const REMOTE_OPTIONS = {
   "remote-transport": { type: "string" },
   "exit-on-stdin-close": { type: "boolean" },
   "aws-sigv4": { type: "boolean" },
+  "aws-profile": { type: "string" },
+  "aws-region": { type: "string" },
+  "aws-service": { type: "string" },
 } as const;
 
 const MAX_ENVIRONMENT_ID_CHARS = 256;
@@ -77,11 +87,12 @@ export function parseRemoteFlags(
   if (transport !== "noise" && transport !== "direct") {
     throw new UsageError(`--remote-transport expects noise or direct, got \`${transport}\``, usage);
   }
-  if (values["aws-sigv4"]) {
-    throw new UsageError(
-      "--aws-sigv4 is not supported; direct registration uses the registration bearer",
-      usage,
-    );
+  const sigv4 = values["aws-sigv4"] === true;
+  if (sigv4 && transport !== "direct") {
+    throw new UsageError("--aws-sigv4 needs --remote-transport direct", usage);
+  }
+  for (const flag of ["aws-profile", "aws-region", "aws-service"]) {
+    if (values[flag] !== undefined && !sigv4) throw new UsageError(`--${flag} needs --aws-sigv4`, usage);
   }
   return {
     url,
@@ -90,6 +101,13 @@ export function parseRemoteFlags(
     bearerFromStdin: values["registration-bearer-stdin"] === true,
     transport,
     exitOnStdinClose: values["exit-on-stdin-close"] === true,
+    aws: sigv4
+      ? {
+        profile: values["aws-profile"] as string | undefined,
+        region: values["aws-region"] as string | undefined,
+        service: (values["aws-service"] as string | undefined) ?? "execute-api",
+      }
+      : null,
   };
 }
 
@@ -137,7 +155,10 @@ export async function runRemoteServe(
 ): Promise<number> {
   const reader = config.bearerFromStdin || config.exitOnStdinClose ? Deno.stdin.readable.getReader() : null;
   let bearer: string;
-  if (config.bearerFromStdin) {
+  const sigv4 = config.aws ? await resolveSigV4Config(config.aws) : undefined;
+  if (sigv4 && !config.bearerFromStdin) {
+    bearer = "";
+  } else if (config.bearerFromStdin) {
     bearer = await readBearerLine(reader!);
   } else {
     bearer = Deno.env.get("CODEX_API_KEY") ?? "";
@@ -172,6 +193,7 @@ export async function runRemoteServe(
     environmentId: config.environmentId,
     bearer,
     transport: config.transport,
+    sigv4,
     accept: (transport) => server.accept(transport),
     initialBackoffMs: Number.isFinite(backoff) && backoff > 0 ? backoff : undefined,
     maxMessageBytes,

@@ -5,6 +5,10 @@
  * @module
  */
 import { NOISE_SECURITY_PROFILE, type NoisePublicKeyJson } from "./noise_channel.ts";
+import { signV4, type SigV4Config } from "./sigv4.ts";
+
+/** How a registry request is authenticated: a bearer, or AWS SigV4 (direct only). */
+export type RegistryAuth = string | { sigv4: SigV4Config };
 
 /** A registry answer that is not a success, or that breaks the contract. `status` is 0 for the latter. */
 export class RegistryError extends Error {
@@ -72,13 +76,26 @@ export interface Registration {
   registrationId: string;
 }
 
-async function post(url: string, bearer: string, body: unknown, extra: Record<string, string> = {}) {
+async function post(url: string, auth: RegistryAuth, body: unknown, extra: Record<string, string> = {}) {
   let response: Response;
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
+  if (typeof auth === "string") {
+    headers.authorization = `Bearer ${auth}`;
+  } else {
+    const signed = signV4({
+      method: "POST",
+      url: new URL(url),
+      headers: { "content-type": headers["content-type"] },
+      body: text,
+    }, auth.sigv4);
+    Object.assign(headers, signed);
+  }
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${bearer}`, ...extra },
-      body: JSON.stringify(body),
+      headers,
+      body: text,
       signal: AbortSignal.timeout(30_000),
     });
   } catch {
@@ -143,9 +160,9 @@ export async function registerNoise(
 export async function registerDirect(
   base: string,
   environmentId: string,
-  bearer: string,
+  auth: RegistryAuth,
 ): Promise<Registration> {
-  const body = await post(registryUrl(base, environmentId, "direct/register"), bearer, {
+  const body = await post(registryUrl(base, environmentId, "direct/register"), auth, {
     transport: "direct_jsonrpc_v1",
   });
   if (requireString(body, "environment_id") !== environmentId) {

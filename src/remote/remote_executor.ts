@@ -17,6 +17,7 @@ import { generateNoiseIdentity, publicKeys, publicKeyToJson } from "./noise_chan
 import type { NoiseKeys } from "./noise_handshake.ts";
 import { NoiseRendezvous } from "./noise_rendezvous.ts";
 import { registerDirect, registerNoise, type Registration, validateHarnessKey } from "./registry.ts";
+import { signV4, type SigV4Config } from "./sigv4.ts";
 
 export type RemoteTransportKind = "noise" | "direct";
 
@@ -27,6 +28,8 @@ export interface RemoteExecutorOptions {
   /** The registration bearer (`--registration-bearer-stdin` or `CODEX_API_KEY`). */
   bearer: string;
   transport: RemoteTransportKind;
+  /** Direct only: sign the registration and the upgrade with AWS SigV4 instead of sending the bearer. */
+  sigv4?: SigV4Config;
   /** Serves one harness connection (an `ExecServer.accept`). */
   accept(transport: MessageTransport): void;
   /** First reconnect delay before jitter (default 1000 ms); doubles up to {@link maxBackoffMs}. */
@@ -71,7 +74,11 @@ export class RemoteExecutor {
     const { registryUrl, environmentId, bearer, transport } = this.#options;
     const registration = transport === "noise"
       ? await registerNoise(registryUrl, environmentId, bearer, publicKeyToJson(publicKeys(this.#identity)))
-      : await registerDirect(registryUrl, environmentId, bearer);
+      : await registerDirect(
+        registryUrl,
+        environmentId,
+        this.#options.sigv4 ? { sigv4: this.#options.sigv4 } : bearer,
+      );
     this.#registration = registration;
     log.info(`registered environment ${environmentId} (${transport}); rendezvous ${registration.url}`);
     this.#options.onEvent?.("registered");
@@ -135,10 +142,11 @@ export class RemoteExecutor {
   }
 
   #directSocket(registration: Registration, signal: AbortSignal): Promise<SocketOutcome> {
-    const socket = this.#open(registration.url, {
-      "x-request-id": requestId(),
-      authorization: `Bearer ${this.#options.bearer}`,
-    });
+    const sigv4 = this.#options.sigv4;
+    const auth = sigv4
+      ? signV4({ method: "GET", url: new URL(registration.url) }, sigv4)
+      : { authorization: `Bearer ${this.#options.bearer}` };
+    const socket = this.#open(registration.url, { "x-request-id": requestId(), ...auth });
     const active = Promise.withResolvers<void>();
     const outcome = this.#watch(socket, signal, {
       onOpen: () => {

@@ -15,10 +15,13 @@
  * @module
  */
 import { decodeRelayFrame, resetFrame } from "../../src/remote/relay_frame.ts";
+import { signV4, type SigV4Config } from "../../src/remote/sigv4.ts";
 
 export interface DevRelayOptions {
   executorToken?: string;
   harnessToken?: string;
+  /** Also accept direct registrations and upgrades signed with AWS SigV4 by these credentials. */
+  sigv4?: SigV4Config;
 }
 
 /** One request the registry answered (for assertions). */
@@ -40,7 +43,10 @@ interface Environment {
 export class DevRelay {
   readonly executorToken: string;
   readonly harnessToken: string;
+  readonly sigv4: SigV4Config | null;
   readonly calls: RegistryCall[] = [];
+  /** How each direct rendezvous upgrade was authenticated. */
+  readonly directUpgradeAuth: ("bearer" | "sigv4" | "refused")[] = [];
   /** Upgrades of the executor rendezvous socket, including refused ones. */
   executorUpgrades = 0;
   /** Refuse this many coming executor upgrades with 403 (as a relay with an expired route does). */
@@ -62,6 +68,31 @@ export class DevRelay {
   private constructor(options: DevRelayOptions) {
     this.executorToken = options.executorToken ?? "executor-token";
     this.harnessToken = options.harnessToken ?? "harness-token";
+    this.sigv4 = options.sigv4 ?? null;
+  }
+
+  /** Whether `request` carries a valid SigV4 signature (recomputed over the headers it says it signed). */
+  #sigv4Valid(request: Request, url: URL, body: string): boolean {
+    const authorization = request.headers.get("authorization") ?? "";
+    const date = request.headers.get("x-amz-date") ?? "";
+    const signedList = authorization.match(/SignedHeaders=([^,]+)/)?.[1]?.split(";") ?? [];
+    if (!this.sigv4 || !authorization.startsWith("AWS4-HMAC-SHA256 ") || !/^\d{8}T\d{6}Z$/.test(date)) {
+      return false;
+    }
+    const now = new Date(
+      `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${
+        date.slice(11, 13)
+      }:${date.slice(13, 15)}Z`,
+    );
+    const headers: Record<string, string> = {};
+    for (const name of signedList) {
+      if (!["host", "x-amz-date", "x-amz-security-token"].includes(name)) {
+        headers[name] = request.headers.get(name) ?? "";
+      }
+    }
+    const target = new URL(url.pathname + url.search, `http://${request.headers.get("host")}`);
+    const expected = signV4({ method: request.method, url: target, headers, body }, this.sigv4, now);
+    return expected.authorization === authorization;
   }
 
   static start(options: DevRelayOptions = {}): Promise<DevRelay> {
@@ -149,8 +180,9 @@ export class DevRelay {
     if (!api || request.method !== "POST") return new Response("not found", { status: 404 });
     const id = decodeURIComponent(api[1]);
     let body: unknown = null;
+    const text = await request.text();
     try {
-      body = await request.json();
+      body = JSON.parse(text);
     } catch {
       // recorded as null
     }
@@ -179,7 +211,10 @@ export class DevRelay {
         });
       }
       case "direct/register": {
-        if (bearer !== `Bearer ${this.executorToken}`) return answer(401, { error: "unauthorized" });
+        const signed = this.#sigv4Valid(request, url, text);
+        if (bearer !== `Bearer ${this.executorToken}` && !signed) {
+          return answer(401, { error: "unauthorized" });
+        }
         const registrationId = `dreg_${crypto.randomUUID()}`;
         this.#env(id).registrationId = registrationId;
         return answer(200, {
@@ -245,12 +280,19 @@ export class DevRelay {
       }
     }
     const bearer = request.headers.get("authorization");
+    const directAuthorized = role !== "direct"
+      ? true
+      : bearer === `Bearer ${this.executorToken}`
+      ? (this.directUpgradeAuth.push("bearer"), true)
+      : this.#sigv4Valid(request, new URL(request.url), "")
+      ? (this.directUpgradeAuth.push("sigv4"), true)
+      : (this.directUpgradeAuth.push("refused"), false);
     const { socket, response } = Deno.upgradeWebSocket(request);
     socket.binaryType = "arraybuffer";
     const env = this.#env(id);
     if (role === "executor") this.#executorSocket(env, socket);
     else if (role === "harness") this.#harnessSocket(env, socket);
-    else if (role === "direct") this.#directExecutor(env, socket, bearer);
+    else if (role === "direct") this.#directExecutor(env, socket, directAuthorized);
     else this.#directHarness(env, socket);
     return response;
   }
@@ -329,8 +371,8 @@ export class DevRelay {
     };
   }
 
-  #directExecutor(env: Environment, socket: WebSocket, bearer: string | null): void {
-    if (bearer !== `Bearer ${this.executorToken}`) {
+  #directExecutor(env: Environment, socket: WebSocket, authorized: boolean): void {
+    if (!authorized) {
       socket.onopen = () => socket.close(4001, "unauthorized");
       return;
     }
