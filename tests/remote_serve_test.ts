@@ -12,6 +12,9 @@ import { withTimeout } from "./support/waiting.ts";
 import { handshakeFrame, resumeFrame } from "../src/remote/relay_frame.ts";
 import { WebSocketTransport } from "../src/rpc/websocket_transport.ts";
 import { runCli } from "./client_test_util.ts";
+import { parseServeArgs } from "../src/cli/serve_command.ts";
+import { UsageError } from "../src/cli/usage_error.ts";
+import { backoffDelay } from "../src/remote/remote_executor.ts";
 
 const ENV = "env-test_1";
 
@@ -393,5 +396,63 @@ Deno.test("serve --remote --exit-on-stdin-close exits 0 when its stdin closes", 
     await relay.waitFor(() => relay.executorSockets(ENV) === 0, "the rendezvous socket closed");
   } finally {
     await relay.close();
+  }
+});
+
+Deno.test("serve --remote flags: the companions are checked with Codex's texts where it has them", () => {
+  const usage = (args: string[]) => {
+    try {
+      parseServeArgs(args);
+      return "ok";
+    } catch (error) {
+      assert.ok(error instanceof UsageError);
+      return error.message;
+    }
+  };
+  assert.equal(usage(["--remote", "http://127.0.0.1:1"]), "--remote needs --environment-id <ID>");
+  assert.equal(
+    usage(["--remote", "http://127.0.0.1:1", "--environment-id", "e", "--listen", "stdio"]),
+    "the argument '--remote <URL>' cannot be used with '--listen <URL>'",
+  );
+  assert.match(
+    usage(["--remote", "http://127.0.0.1:1", "--environment-id", "bad id"]),
+    /invalid --environment-id/,
+  );
+  assert.match(
+    usage(["--remote", "http://127.0.0.1:1", "--environment-id", "x".repeat(257)]),
+    /invalid --environment-id/,
+  );
+  assert.match(usage(["--remote", "ws://127.0.0.1:1", "--environment-id", "e"]), /http:\/\/ or https:\/\//);
+  assert.match(
+    usage(["--remote", "http://h", "--environment-id", "e", "--remote-transport", "x"]),
+    /noise or direct/,
+  );
+  assert.equal(
+    usage(["--remote", "http://h", "--environment-id", "e", "--aws-sigv4"]),
+    "--aws-sigv4 needs --remote-transport direct",
+  );
+  assert.equal(
+    usage(["--remote", "http://h", "--environment-id", "e", "--aws-region", "r"]),
+    "--aws-region needs --aws-sigv4",
+  );
+  const config = parseServeArgs(["--remote", "http://h/", "--environment-id", "A-b_9", "--name", "box"]);
+  assert.deepEqual(config.remote, {
+    url: "http://h/",
+    environmentId: "A-b_9",
+    name: "box",
+    bearerFromStdin: false,
+    transport: "noise",
+    exitOnStdinClose: false,
+    aws: null,
+  });
+});
+
+Deno.test("reconnect backoff: base doubling from 1 s, capped, jittered 0.5-1.5x", () => {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const base = Math.min(30_000, 1000 * 2 ** attempt);
+    for (let i = 0; i < 50; i++) {
+      const delay = backoffDelay(attempt, 1000, 30_000);
+      assert.ok(delay >= base * 0.5 && delay <= base * 1.5, `${attempt}: ${delay}`);
+    }
   }
 });

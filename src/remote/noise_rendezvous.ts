@@ -26,6 +26,8 @@ export const MAX_PENDING_VALIDATIONS = 32;
 export const MAX_FAILED_HANDSHAKES = 8;
 const MAX_AUTHORIZATION_BYTES = 4096;
 const VALIDATION_TIMEOUT_MS = 10_000;
+/** The largest relay WebSocket message (one Noise record plus framing fits easily), as Codex's. */
+export const MAX_RELAY_WEBSOCKET_MESSAGE_BYTES = 256 * 1024;
 
 /** What one rendezvous socket needs from the executor. */
 export interface NoiseRendezvousOptions {
@@ -68,6 +70,10 @@ export class NoiseRendezvous {
 
   /** One binary message from the relay. */
   onMessage(bytes: Uint8Array): void {
+    if (bytes.length > MAX_RELAY_WEBSOCKET_MESSAGE_BYTES) {
+      log.warn(`dropping a ${bytes.length}-byte relay message (limit ${MAX_RELAY_WEBSOCKET_MESSAGE_BYTES})`);
+      return;
+    }
     let streamId: string;
     let body: RelayBody;
     try {

@@ -26,6 +26,7 @@ import {
   validateRelayFrame,
 } from "./relay_frame.ts";
 import { registryError, registryUrl } from "./registry.ts";
+import { MAX_RELAY_WEBSOCKET_MESSAGE_BYTES } from "./noise_rendezvous.ts";
 
 /** Where and how to reach a registered executor. */
 export interface RelayHarnessOptions {
@@ -100,6 +101,7 @@ export async function connectRelayHarness(options: RelayHarnessOptions): Promise
   };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") return;
+    if ((event.data as ArrayBuffer).byteLength > MAX_RELAY_WEBSOCKET_MESSAGE_BYTES) return;
     let frame;
     try {
       frame = decodeRelayFrame(new Uint8Array(event.data as ArrayBuffer));
