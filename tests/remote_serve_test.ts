@@ -15,6 +15,7 @@ import { runCli } from "./client_test_util.ts";
 import { parseServeArgs } from "../src/cli/serve_command.ts";
 import { UsageError } from "../src/cli/usage_error.ts";
 import { backoffDelay } from "../src/remote/remote_executor.ts";
+import { EnvironmentManager } from "../src/client/environment_manager.ts";
 
 const ENV = "env-test_1";
 
@@ -455,4 +456,35 @@ Deno.test("reconnect backoff: base doubling from 1 s, capped, jittered 0.5-1.5x"
       assert.ok(delay >= base * 0.5 && delay <= base * 1.5, `${attempt}: ${delay}`);
     }
   }
+});
+
+Deno.test("registry environment status: pending before use, ready when connected, disconnected after a relay drop, ready again on use", async () => {
+  await withRelayExecutor(async (relay) => {
+    const manager = await EnvironmentManager.load({
+      env: {
+        CODEX_HOME: "/nonexistent-codex-home",
+        CODEX_EXEC_SERVER_NOISE_REGISTRY_URL: relay.url,
+        CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID: ENV,
+        CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN: relay.harnessToken,
+      },
+    });
+    try {
+      assert.deepEqual(manager.environmentIds(), ["remote"]);
+      const remote = manager.defaultEnvironment()!;
+      assert.match(remote.target, /\(environment env-test_1\)$/);
+      assert.deepEqual(await remote.status(), { status: "pending" });
+      const client = await remote.client();
+      assert.equal((await client.environmentInfo()).shell.name.length > 0, true);
+      assert.deepEqual(await remote.status(), { status: "ready" });
+      relay.dropExecutors();
+      await withTimeout(client.disconnected, 10_000, "the client to see the stream end");
+      assert.equal((await remote.status()).status, "disconnected");
+      await relay.waitFor(() => relay.executorSockets(ENV) === 1, "reconnect");
+      await (await remote.client()).environmentInfo();
+      assert.deepEqual(await remote.status(), { status: "ready" });
+      assert.equal(relay.callsTo("/connect").length, 2);
+    } finally {
+      await manager.close();
+    }
+  });
 });
