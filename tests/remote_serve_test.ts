@@ -395,6 +395,18 @@ Deno.test("serve --remote --exit-on-stdin-close exits 0 when its stdin closes", 
     await child.stdin.close();
     assert.equal((await withTimeout(child.status, 15_000, "exit after stdin closed")).code, 0);
     await relay.waitFor(() => relay.executorSockets(ENV) === 0, "the rendezvous socket closed");
+    // SIGTERM while stdin is still open ends it cleanly too.
+    const again = new Deno.Command(program, {
+      args: [...args, "serve", "--remote", relay.url, "--environment-id", ENV, "--exit-on-stdin-close"],
+      env: { CODEX_API_KEY: relay.executorToken },
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "registration");
+    again.kill("SIGTERM");
+    assert.equal((await withTimeout(again.status, 15_000, "exit after SIGTERM")).code, 0);
+    await again.stdin.close().catch(() => {});
   } finally {
     await relay.close();
   }

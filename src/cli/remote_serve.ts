@@ -212,7 +212,11 @@ export async function runRemoteServe(
     }
     throw error;
   } finally {
-    reader?.releaseLock();
+    try {
+      reader?.releaseLock(); // a pending end-of-input read is abandoned
+    } catch {
+      // already released
+    }
   }
   return 0;
 }
