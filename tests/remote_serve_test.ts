@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { DevRelay } from "./support/dev_relay.ts";
 import { connectRelayHarness } from "../src/remote/relay_harness.ts";
-import { outputText, RpcPeer } from "./support/rpc_peer.ts";
+import { b64text, outputText, RpcPeer } from "./support/rpc_peer.ts";
 import { bashStart } from "./support/process_start.ts";
 import { SERVER_ARGV, startWebSocketServer } from "./support/servers.ts";
 import { withTimeout } from "./support/waiting.ts";
@@ -140,8 +140,10 @@ Deno.test("serve --remote: after a relay drop it reconnects and a new stream res
     );
     const second = await harness(relay);
     assert.equal(await second.handshake(sessionId), sessionId);
-    const read = await second.call("process/read", { processId: "keeper", waitMs: 0 });
+    const read = await second.call("process/read", { processId: "keeper", afterSeq: 0, waitMs: 0 });
     assert.equal(read.exited, false);
+    // The output retained while no stream was attached is all there.
+    assert.equal(read.chunks.map((c: { chunk: string }) => b64text(c.chunk)).join(""), "kept\n");
     await second.call("process/terminate", { processId: "keeper" });
     second.transport.close();
   });
