@@ -39,12 +39,14 @@ export const ALLOWED: Record<string, readonly string[]> = {
   ...Object.fromEntries(
     DOMAINS.map((d) => [d, ["protocol", "rpc", "util", ...Object.keys(DOMAIN_ARROWS[d] ?? {})]]),
   ),
-  server: [...DOMAINS, "protocol", "rpc", "util", "version"],
-  client: ["protocol", "rpc", "config", "util", "version"],
+  // The relay (registration, Noise, relay frames): below the server, which may use it; knows no domain.
+  remote: ["protocol", "rpc", "util"],
+  server: [...DOMAINS, "remote", "protocol", "rpc", "util", "version"],
+  client: ["protocol", "rpc", "config", "remote", "util", "version"],
   mcp: ["client", "protocol", "rpc", "util"],
-  cli: [...DOMAINS, "server", "client", "mcp", "protocol", "rpc", "util", "version"],
+  cli: [...DOMAINS, "server", "client", "mcp", "remote", "protocol", "rpc", "util", "version"],
   // The entry files (mod.ts, main.ts) compose everything; nothing under src/ may import them.
-  entry: [...DOMAINS, "server", "client", "mcp", "cli", "protocol", "rpc", "util", "version"],
+  entry: [...DOMAINS, "server", "client", "mcp", "cli", "remote", "protocol", "rpc", "util", "version"],
 };
 
 /** One broken rule. */

@@ -847,7 +847,7 @@ Deno.test("parseEnvironmentsToml() environments.example.toml minus extension lin
   for (const e of config.environments) {
     // What is left is Codex 0.171's own `auth_bearer_token`.
     assert.ok(!("tlsCaFile" in e), e.id);
-    if ("authToken" in e) assert.ok(e.authToken !== undefined && "value" in e.authToken, e.id);
+    if (e.kind === "websocket" && e.authToken !== undefined) assert.ok("value" in e.authToken, e.id);
   }
 });
 

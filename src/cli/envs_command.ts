@@ -14,9 +14,9 @@ import { UsageError } from "./usage_error.ts";
 /** `exec-server envs --help`. */
 export const ENVS_USAGE = `usage: exec-server envs [--config PATH] [--no-check] [--json]
 
-Lists the environments (from $CODEX_HOME/environments.toml, or CODEX_EXEC_SERVER_URL) and checks that
-each one answers: connect and handshake time, and its shell from environment/info. The default
-environment is marked with *.
+Lists the environments (from $CODEX_HOME/environments.toml, the CODEX_EXEC_SERVER_NOISE_* registry
+variables, or CODEX_EXEC_SERVER_URL) and checks that each one answers: connect and handshake time, and its
+shell from environment/info. The default environment is marked with *.
 
   --config PATH   environments file to read instead of $CODEX_HOME/environments.toml
   --no-check      list only; do not connect
@@ -90,6 +90,8 @@ export function checkJson(check: EnvironmentCheck, environment: Environment, che
     ? {}
     : config.kind === "websocket"
     ? { url: config.url }
+    : config.kind === "registry"
+    ? { registryUrl: config.registryUrl, environmentId: config.environmentId }
     : { program: config.program, args: config.args };
   return {
     id: check.id,

@@ -9,6 +9,7 @@ import { VERSION } from "../version.ts";
 import { runCompletionCommand } from "./completion_command.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
+import { runForwardCommand } from "./forward_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
 import { logSettings } from "./log_settings.ts";
@@ -24,6 +25,7 @@ commands:
   cp                   copy files and trees to or from an environment, as scp (exec-server cp --help)
   version              print the version (as --version)
   completion bash|zsh  print a shell completion script (exec-server completion --help)
+  forward              register an existing WebSocket exec-server with an environment registry (exec-server forward --help)
 
   -h, --help      show this help
   -V, --version   print the version`;
@@ -43,6 +45,7 @@ export async function main(args: string[]): Promise<number> {
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);
     if (first === "completion") return runCompletionCommand(rest);
+    if (first === "forward") return await runForwardCommand(rest);
     if (first === "--version" || first === "-V" || first === "version") {
       console.log(`exec-server ${VERSION}`);
       return 0;

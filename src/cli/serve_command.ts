@@ -6,8 +6,6 @@
 import { parseArgs } from "./parse_args.ts";
 import { ExecServer } from "../server/exec_server.ts";
 import { isLoopback, ListenUrlError, parseListenUrl } from "../server/listen_url.ts";
-import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
-import { hmacKey, readSharedSecret, SharedSecretError } from "../server/jwt_auth.ts";
 import type { ServerOptions } from "../server/options.ts";
 import { serveStdio } from "../server/stdio_server.ts";
 import { protectServerFile } from "../sandbox/mod.ts";
@@ -18,7 +16,14 @@ import { VERSION } from "../version.ts";
 import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
-import { resolve } from "node:path";
+import { parseAuth, resolveAuth, type ServeAuthSource } from "./serve_auth.ts";
+import {
+  parseRemoteFlags,
+  REMOTE_OPTIONS,
+  REMOTE_USAGE,
+  type RemoteServeConfig,
+  runRemoteServe,
+} from "./remote_serve.ts";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
 
@@ -67,7 +72,8 @@ Serves the exec-server JSON-RPC API.
   --log-format FORMAT        text | json: one JSON object per line (default text;
                              env EXEC_SERVER_LOG_FORMAT)
   -h, --help                 show this help
-  -V, --version              print the version`;
+  -V, --version              print the version
+${REMOTE_USAGE}`;
 
 const OPTIONS = {
   listen: { type: "string" },
@@ -102,6 +108,7 @@ const OPTIONS = {
   "http-allow-host": { type: "string", multiple: true },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
+  ...REMOTE_OPTIONS,
 } as const;
 
 /** The serve command's parsed configuration. */
@@ -111,21 +118,13 @@ export interface ServeConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   /** WebSocket authentication source (resolved to a digest when serving). */
-  auth:
-    | { kind: "none" }
-    | { kind: "token-file"; path: string }
-    | { kind: "token-sha256"; hex: string }
-    | {
-      kind: "signed-bearer-token";
-      secretFile: string;
-      issuer: string | null;
-      audience: string | null;
-      maxClockSkewSec: number;
-    };
+  auth: ServeAuthSource;
   allowUnauthenticated: boolean;
   tls: { certFile: string; keyFile: string } | null;
   /** Exit 0 once stdin reaches EOF (`--exit-on-stdin-close`). */
   exitOnStdinClose: boolean;
+  /** `--remote`: serve through an environment registry instead of listening. */
+  remote: RemoteServeConfig | null;
 }
 
 /** `--exit-on-stdin-close`, or its environment variable (`true` or `false`, as in the reference). */
@@ -205,6 +204,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
   for (const key of Object.keys(options) as (keyof ServerOptions)[]) {
     if (options[key] === undefined) delete options[key];
   }
+  const remote = parseRemoteFlags(values, SERVE_USAGE);
   const listen = values.listen ?? "ws://127.0.0.1:0";
   let target;
   try {
@@ -214,7 +214,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     if (error instanceof ListenUrlError) throw new Error(error.message);
     throw error;
   }
-  const auth = parseAuth(values);
+  const auth = parseAuth(values, SERVE_USAGE);
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
     throw new UsageError("--tls-cert and --tls-key must be given together", SERVE_USAGE);
   }
@@ -239,6 +239,9 @@ export function parseServeArgs(args: string[]): ServeConfig {
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
     tls,
     exitOnStdinClose: values["exit-on-stdin-close"] ?? exitOnStdinCloseFromEnv(),
+    // The flag (or its environment variable) also ends a remote registration on stdin EOF.
+    remote: remote &&
+      { ...remote, exitOnStdinClose: values["exit-on-stdin-close"] ?? exitOnStdinCloseFromEnv() },
   };
 }
 
@@ -247,116 +250,6 @@ function exitOnStdinCloseFromEnv(): boolean {
   if (value === undefined || value === "false") return false;
   if (value === "true") return true;
   throw new UsageError(`${EXIT_ON_STDIN_CLOSE_ENV} expects true or false, got \`${value}\``, SERVE_USAGE);
-}
-
-type AuthValues = Partial<
-  Record<
-    | "ws-auth"
-    | "ws-token-file"
-    | "ws-token-sha256"
-    | "ws-shared-secret-file"
-    | "ws-issuer"
-    | "ws-audience"
-    | "ws-max-clock-skew-seconds",
-    string
-  >
->;
-
-function parseAuth(values: AuthValues): ServeConfig["auth"] {
-  const mode = values["ws-auth"];
-  const tokenFile = values["ws-token-file"];
-  const tokenSha256 = values["ws-token-sha256"];
-  const jwtFlagGiven = values["ws-shared-secret-file"] !== undefined || values["ws-issuer"] !== undefined ||
-    values["ws-audience"] !== undefined || values["ws-max-clock-skew-seconds"] !== undefined;
-  if (mode === undefined || mode === "none") {
-    if (tokenFile !== undefined || tokenSha256 !== undefined || jwtFlagGiven) {
-      throw new UsageError(
-        "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token; --ws-shared-secret-file, " +
-          "--ws-issuer, --ws-audience and --ws-max-clock-skew-seconds need --ws-auth signed-bearer-token",
-        SERVE_USAGE,
-      );
-    }
-    return { kind: "none" };
-  }
-  if (mode === "signed-bearer-token") return parseSignedBearer(values);
-  if (mode !== "capability-token") {
-    throw new UsageError(
-      `--ws-auth expects capability-token, signed-bearer-token or none, got \`${mode}\``,
-      SERVE_USAGE,
-    );
-  }
-  if (jwtFlagGiven) {
-    throw new UsageError(
-      "--ws-shared-secret-file, --ws-issuer, --ws-audience and --ws-max-clock-skew-seconds need " +
-        "--ws-auth signed-bearer-token",
-      SERVE_USAGE,
-    );
-  }
-  if ((tokenFile === undefined) === (tokenSha256 === undefined)) {
-    throw new UsageError(
-      "--ws-auth capability-token needs exactly one of --ws-token-file or --ws-token-sha256",
-      SERVE_USAGE,
-    );
-  }
-  if (tokenSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(tokenSha256)) {
-    throw new UsageError("--ws-token-sha256 expects 64 hexadecimal characters", SERVE_USAGE);
-  }
-  return tokenFile !== undefined
-    ? { kind: "token-file", path: tokenFile }
-    : { kind: "token-sha256", hex: tokenSha256! };
-}
-
-function parseSignedBearer(values: AuthValues): ServeConfig["auth"] {
-  if (values["ws-token-file"] !== undefined || values["ws-token-sha256"] !== undefined) {
-    throw new UsageError(
-      "--ws-token-file and --ws-token-sha256 need --ws-auth capability-token, not signed-bearer-token",
-      SERVE_USAGE,
-    );
-  }
-  const secretFile = values["ws-shared-secret-file"];
-  if (secretFile === undefined || secretFile === "") {
-    throw new UsageError("--ws-auth signed-bearer-token needs --ws-shared-secret-file PATH", SERVE_USAGE);
-  }
-  const skew = values["ws-max-clock-skew-seconds"];
-  if (skew !== undefined && !/^\d+$/.test(skew)) {
-    throw new UsageError(
-      `--ws-max-clock-skew-seconds expects a non-negative whole number of seconds, got \`${skew}\``,
-      SERVE_USAGE,
-    );
-  }
-  return {
-    kind: "signed-bearer-token",
-    // The reference resolves a relative path against the working directory; so do we.
-    secretFile: resolve(secretFile),
-    issuer: values["ws-issuer"] ?? null,
-    audience: values["ws-audience"] ?? null,
-    maxClockSkewSec: skew === undefined ? DEFAULT_MAX_CLOCK_SKEW_SEC : Number(skew),
-  };
-}
-
-/** `--ws-max-clock-skew-seconds` default, as in the reference. */
-const DEFAULT_MAX_CLOCK_SKEW_SEC = 30;
-
-async function resolveAuth(auth: ServeConfig["auth"]): Promise<WebSocketAuth> {
-  switch (auth.kind) {
-    case "none":
-      return { kind: "none" };
-    case "token-file":
-      return { kind: "capability-token", sha256: await tokenDigestFromFile(auth.path) };
-    case "token-sha256":
-      return { kind: "capability-token", sha256: parseSha256Hex(auth.hex) };
-    case "signed-bearer-token": {
-      let secret;
-      try {
-        secret = await readSharedSecret(auth.secretFile);
-      } catch (error) {
-        if (error instanceof SharedSecretError) throw new UsageError(error.message, SERVE_USAGE);
-        throw error;
-      }
-      const { issuer, audience, maxClockSkewSec } = auth;
-      return { kind: "signed-bearer-token", key: await hmacKey(secret), issuer, audience, maxClockSkewSec };
-    }
-  }
 }
 
 /** Runs the server until it is told to stop; returns the exit status. */
@@ -373,19 +266,29 @@ export async function runServe(config: ServeConfig): Promise<number> {
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-  // Over stdio, EOF on stdin already ends the server.
-  if (config.exitOnStdinClose && target.kind !== "stdio") {
+  // Over stdio, EOF on stdin already ends the server; with --remote, the registration loop watches it.
+  if (config.exitOnStdinClose && target.kind !== "stdio" && config.remote === null) {
     stdinClosed().then(() => {
       log.info("stdin closed (--exit-on-stdin-close): shutting down");
       stop.resolve();
     });
   }
   try {
+    if (config.remote) {
+      const status = await runRemoteServe(
+        server,
+        config.remote,
+        stop.promise,
+        config.options.maxMessageBytes,
+      );
+      await server.shutdown();
+      return status;
+    }
     if (target.kind === "stdio") {
       log.announce("started", { version: VERSION, listen: "stdio", auth: "none" });
       await Promise.race([serveStdio(server), stop.promise]);
     } else {
-      const auth = await resolveAuth(config.auth);
+      const auth = await resolveAuth(config.auth, SERVE_USAGE);
       // The token file and the TLS key are masked inside every sandbox this server creates.
       if (config.auth.kind === "token-file") protectServerFile(config.auth.path);
       if (config.auth.kind === "signed-bearer-token") protectServerFile(config.auth.secretFile);

@@ -10,11 +10,16 @@
  */
 import type { EnvironmentConfig, WebSocketEnvironmentConfig } from "../config/environments_toml.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
+import { EnvironmentStatus } from "../protocol/methods.ts";
 import { ExecServerClientError } from "./client_error.ts";
 import type { ExecServerTransportParams } from "./connector.ts";
 import { ExecServerClient, type ExecServerClientOptions } from "./exec_server_client.ts";
 import { LazyRemoteClient } from "./lazy_remote_client.ts";
 import { createMemoryTransportPair } from "./memory_transport.ts";
+import { connectRelayHarness } from "../remote/relay_harness.ts";
+
+/** How long {@link Environment.status} waits for the current connection's `environment/status`. */
+const STATUS_PROBE_TIMEOUT_MS = 5_000;
 
 /** The in-process exec-server behind the `local` environment; an `ExecServer` is one. */
 export interface LocalExecServer {
@@ -65,12 +70,49 @@ export class Environment {
     const config = this.config;
     if (config === null) return "in-process";
     if (config.kind === "websocket") return config.url;
+    if (config.kind === "registry") return `${config.registryUrl} (environment ${config.environmentId})`;
     return [config.program, ...config.args].join(" ");
   }
 
   /** The environment's client, connecting on first use (and after a WebSocket disconnect). */
   client(): Promise<ExecServerClient> {
     return this.#lazy.get();
+  }
+
+  /**
+   * What Codex's app-server reports as `environment/status`, observed without connecting or recovering:
+   * `ready` for `local` or when the current connection answers `environment/status`; `pending` before any
+   * connection (or while the first one is being made); `disconnected` with the reason after a failed connect
+   * or a lost connection (the next use reconnects).
+   */
+  async status(): Promise<{ status: "ready" | "pending" | "disconnected"; error?: string }> {
+    if (this.isLocal) return { status: "ready" };
+    const client = this.#lazy.current;
+    if (client && !client.isDisconnected) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          client.request(EnvironmentStatus, null),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error("environment/status timed out")),
+              STATUS_PROBE_TIMEOUT_MS,
+            );
+          }),
+        ]);
+        return { status: "ready" };
+      } catch (error) {
+        return { status: "disconnected", error: (error as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (client) {
+      return { status: "disconnected", error: "exec-server connection lost; the next use reconnects" };
+    }
+    const failure = this.#lazy.lastError;
+    if (failure && !this.#lazy.isConnecting) return { status: "disconnected", error: failure.message };
+    return { status: "pending" };
   }
 
   /** The lazy client itself (connect count, current client). */
@@ -112,6 +154,22 @@ async function transportParams(
   config: EnvironmentConfig,
   options: EnvironmentOptions,
 ): Promise<ExecServerTransportParams> {
+  if (config.kind === "registry") {
+    return {
+      kind: "transport",
+      description: `remote environment ${config.environmentId}`,
+      reconnectable: true,
+      // Each connect asks the registry again: a fresh authorization and a new Noise stream.
+      open: () =>
+        connectRelayHarness({
+          registryUrl: config.registryUrl,
+          environmentId: config.environmentId,
+          authToken: config.authToken,
+          accountId: config.accountId,
+          timeoutMs: config.connectTimeoutMs,
+        }),
+    };
+  }
   if (config.kind === "stdio") {
     return {
       kind: "stdio",

@@ -18,6 +18,7 @@ export class LazyRemoteClient {
   #connecting: Promise<ExecServerClient> | null = null;
   #closed = false;
   #connectCount = 0;
+  #lastError: Error | null = null;
 
   constructor(connect: ClientFactory) {
     this.#connect = connect;
@@ -26,6 +27,16 @@ export class LazyRemoteClient {
   /** The cached client, if any (connected or not); never connects. */
   get current(): ExecServerClient | null {
     return this.#client;
+  }
+
+  /** The error of the last connect attempt when it failed (cleared by a successful one). */
+  get lastError(): Error | null {
+    return this.#lastError;
+  }
+
+  /** True while a connect attempt is under way. */
+  get isConnecting(): boolean {
+    return this.#connecting !== null;
   }
 
   /** How many clients this has created (for diagnostics and tests). */
@@ -76,7 +87,14 @@ export class LazyRemoteClient {
   async #create(): Promise<ExecServerClient> {
     if (this.#closed) throw ExecServerClientError.closed();
     this.#connectCount++;
-    const client = await this.#connect();
+    let client: ExecServerClient;
+    try {
+      client = await this.#connect();
+    } catch (error) {
+      this.#lastError = error as Error;
+      throw error;
+    }
+    this.#lastError = null;
     if (this.#closed) {
       await client.close();
       throw ExecServerClientError.closed();

@@ -52,14 +52,39 @@ export interface StdioEnvironmentConfig {
   initializeTimeoutMs: number;
 }
 
+/**
+ * An executor registered with an environment registry, reached through its relay (Codex's
+ * `CODEX_EXEC_SERVER_NOISE_*` variables): `/connect` with the bearer, then a Noise stream.
+ */
+export interface RegistryEnvironmentConfig {
+  kind: "registry";
+  id: string;
+  /** The registry's base URL (`CODEX_EXEC_SERVER_NOISE_REGISTRY_URL`). */
+  registryUrl: string;
+  /** The registered environment (`CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID`). */
+  environmentId: string;
+  /** The harness bearer (`CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN`). */
+  authToken: string;
+  /** `CODEX_EXEC_SERVER_NOISE_CHATGPT_ACCOUNT_ID`, sent as `chatgpt-account-id`. */
+  accountId?: string;
+  /** `/connect` plus the Noise handshake (default 10 000). */
+  connectTimeoutMs: number;
+  initializeTimeoutMs: number;
+}
+
 /** One configured remote environment. */
-export type EnvironmentConfig = WebSocketEnvironmentConfig | StdioEnvironmentConfig;
+export type EnvironmentConfig =
+  | WebSocketEnvironmentConfig
+  | StdioEnvironmentConfig
+  | RegistryEnvironmentConfig;
 
 /** Which source produced an {@link EnvironmentsConfig}. */
 export type EnvironmentsSource =
   | { kind: "file"; path: string }
   /** The legacy `CODEX_EXEC_SERVER_URL` provider; `value` is the trimmed variable. */
   | { kind: "env"; value: string }
+  /** The `CODEX_EXEC_SERVER_NOISE_*` registry variables. */
+  | { kind: "registry"; registryUrl: string; environmentId: string }
   /** Neither a file nor the variable: only `local`. */
   | { kind: "none" };
 

@@ -70,7 +70,7 @@ export async function loadEnvironments(options: LoadEnvironmentsOptions = {}): P
   const codexHome = options.codexHome !== undefined ? resolve(options.codexHome) : resolveCodexHome(env);
   const path = join(codexHome, ENVIRONMENTS_TOML_FILE);
   if (await fileExists(path)) return await loadEnvironmentsFile(path, codexHome);
-  return environmentsFromExecServerUrl(env[EXEC_SERVER_URL_ENV]);
+  return environmentsFromNoiseRegistry(env) ?? environmentsFromExecServerUrl(env[EXEC_SERVER_URL_ENV]);
 }
 
 /**
@@ -98,6 +98,44 @@ export async function loadEnvironmentsFile(
     });
   }
   return parseEnvironmentsToml(text, { path, configDir });
+}
+
+/** The registry variables (all three needed; the account id is optional). */
+export const NOISE_REGISTRY_ENV = {
+  registryUrl: "CODEX_EXEC_SERVER_NOISE_REGISTRY_URL",
+  environmentId: "CODEX_EXEC_SERVER_NOISE_ENVIRONMENT_ID",
+  authToken: "CODEX_EXEC_SERVER_NOISE_AUTH_TOKEN",
+  accountId: "CODEX_EXEC_SERVER_NOISE_CHATGPT_ACCOUNT_ID",
+} as const;
+
+/**
+ * The registry provider (no environments file): with `CODEX_EXEC_SERVER_NOISE_REGISTRY_URL`, `_ENVIRONMENT_ID`
+ * and `_AUTH_TOKEN` set, one environment `remote` reached through the registry's relay, the default, and no
+ * `local` (as Codex's harness does). It is consulted before `CODEX_EXEC_SERVER_URL`; null when unset.
+ */
+export function environmentsFromNoiseRegistry(
+  env: Record<string, string | undefined>,
+): EnvironmentsConfig | null {
+  const registryUrl = rustTrim(env[NOISE_REGISTRY_ENV.registryUrl] ?? "");
+  const environmentId = rustTrim(env[NOISE_REGISTRY_ENV.environmentId] ?? "");
+  const authToken = rustTrim(env[NOISE_REGISTRY_ENV.authToken] ?? "");
+  if (registryUrl === "" || environmentId === "" || authToken === "") return null;
+  const accountId = rustTrim(env[NOISE_REGISTRY_ENV.accountId] ?? "");
+  return {
+    defaultId: LEGACY_REMOTE_ENVIRONMENT_ID,
+    includeLocal: false,
+    environments: [{
+      kind: "registry",
+      id: LEGACY_REMOTE_ENVIRONMENT_ID,
+      registryUrl,
+      environmentId,
+      authToken,
+      ...(accountId === "" ? {} : { accountId }),
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      initializeTimeoutMs: DEFAULT_INITIALIZE_TIMEOUT_MS,
+    }],
+    source: { kind: "registry", registryUrl, environmentId },
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ export interface TransportHandlers {
 }
 
 /** What carries a transport's messages (error texts name WebSocket messages as such, as Codex does). */
-export type TransportKind = "websocket" | "stdio" | "memory";
+export type TransportKind = "websocket" | "stdio" | "memory" | "relay";
 
 /** A bidirectional, message-oriented transport (one JSON-RPC message per frame or line). */
 export interface MessageTransport {

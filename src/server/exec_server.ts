@@ -168,6 +168,7 @@ export class ExecServer implements ConnectionHost {
       return session;
     };
     let session = lookup();
+    log.info(`session ${id} resumed by connection ${connection.id}`);
     const holder = () => {
       const owner = session.owner;
       return owner instanceof ServerConnection && owner !== connection && owner.state !== "closed"

@@ -23,8 +23,11 @@ export type ServerUnderTest =
   /** A command Codex spawns itself and talks NDJSON to over stdin/stdout (TOML selection only). */
   | { kind: "stdio"; program: string; args?: string[]; env?: Record<string, string>; cwd?: string };
 
-/** How Codex is told about the server: `environments.toml` or the legacy `CODEX_EXEC_SERVER_URL`. */
-export type Selection = "toml" | "env";
+/**
+ * How Codex is told about the server: `environments.toml`, the legacy `CODEX_EXEC_SERVER_URL`, or not at
+ * all (`none`: the caller's `env` selects it, e.g. the `CODEX_EXEC_SERVER_NOISE_*` registry variables).
+ */
+export type Selection = "toml" | "env" | "none";
 
 /** Options for {@linkcode runCodexTurn}. */
 export interface RunCodexTurnOptions {
