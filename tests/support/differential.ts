@@ -108,17 +108,27 @@ function withoutMembers(value: Json, names: readonly string[]): Json {
 
 /**
  * Runs `steps` on the reference, then on ours, each with a fresh fixture made by `setup`. `extensions`
- * names members only ours sends (allowed on the wire), left out of the comparison.
+ * names members only ours sends (allowed on the wire), left out of the comparison. `env` adds variables
+ * to both servers' environment (`HOME`, `CODEX_HOME` inside the fixture); `tempRoot` is where the fixture
+ * is made (default the system temp dir; the reference refuses a `CODEX_HOME` under it).
  */
 export async function compare(
   setup: (w: string) => Promise<void> | void,
   steps: Step[],
-  options: { handshake?: boolean; extensions?: readonly string[] } = {},
+  options: {
+    handshake?: boolean;
+    extensions?: readonly string[];
+    env?: (w: string) => Record<string, string>;
+    tempRoot?: string;
+  } = {},
 ): Promise<void> {
   const results: Json[][] = [];
   for (const which of ["reference", "ours"]) {
-    const w = await Deno.realPath(await Deno.makeTempDir({ prefix: `fs-diff-${which}-` }));
-    const server = which === "reference" ? await startReferenceStdio() : startStdioServer();
+    const w = await Deno.realPath(
+      await Deno.makeTempDir({ prefix: `fs-diff-${which}-`, dir: options.tempRoot }),
+    );
+    const env = options.env?.(w);
+    const server = which === "reference" ? await startReferenceStdio(env) : startStdioServer([], env);
     const peer = server.peer!;
     try {
       await setup(w);

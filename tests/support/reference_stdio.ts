@@ -18,7 +18,7 @@ export interface ReferenceStdio {
 
 /**
  * Starts `codex exec-server --listen stdio` of Codex 0.171.0 (fetched on first use); `env` adds variables
- * to the inherited environment.
+ * to the inherited environment (its `CODEX_HOME` replaces the scratch one).
  */
 export async function startReferenceStdio(env: Record<string, string> = {}): Promise<ReferenceStdio> {
   const codex = await codexBinary("0.171.0");
@@ -30,7 +30,7 @@ export async function startReferenceStdio(env: Record<string, string> = {}): Pro
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
-    env: { ...env, CODEX_HOME: home },
+    env: { CODEX_HOME: home, ...env },
   }).spawn();
   const peer = new RpcPeer(
     new StreamTransport(child.stdout, child.stdin, { description: "reference stdio" }),

@@ -1,0 +1,155 @@
+/**
+ * `environmentConfig/read` as Codex 0.171 answers it: the executor's user config layer
+ * (`$CODEX_HOME/config.toml`) cut down to the requested key paths and re-serialised as TOML the way the
+ * `toml` crate writes it (values before sub-tables, a `[a.b]` header only for a table with values, a blank
+ * line before each header, keys in the file's order). A path that reaches a non-table value selects that
+ * whole value; a layer with nothing selected is left out. Requirements layers are never reported (0.171
+ * reported none in every case observed).
+ *
+ * @module
+ */
+import { parse as parseToml, TomlError } from "smol-toml";
+import type { ConfigLayer, EnvironmentConfigReadParams } from "../protocol/capabilities.ts";
+import { ErrorCode, RpcError } from "../protocol/errors.ts";
+import { toFileUri } from "../protocol/paths.ts";
+
+/** Where the executor's config lives. */
+export interface ConfigHomes {
+  home: string | null;
+  codexHome: string | null;
+}
+
+type Table = Record<string, unknown>;
+/** `true`: take the whole value; otherwise the sub-selection by key. */
+type Selection = true | Map<string, Selection>;
+
+/** Checks the paths, as 0.171 does before reading anything (-32602). */
+export function checkConfigPaths(params: EnvironmentConfigReadParams): void {
+  if (params.configPaths.length === 0 && params.requirementsPaths.length === 0) {
+    throw RpcError.invalidParams("at least one config or requirements path is required");
+  }
+  for (const path of [...params.configPaths, ...params.requirementsPaths]) {
+    if (path.length === 0) throw RpcError.invalidParams("TOML paths must contain at least one key segment");
+  }
+}
+
+/** The config layers for `paths`: the user layer when `config.toml` exists and something is selected. */
+export async function readConfigLayers(codexHome: string, paths: string[][]): Promise<ConfigLayer[]> {
+  if (paths.length === 0) return [];
+  const file = `${codexHome.replace(/\/+$/, "")}/config.toml`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw new RpcError(ErrorCode.InternalError, `failed to load executor-local config: ${String(e)}`);
+  }
+  let doc: Table;
+  try {
+    doc = parseToml(text) as Table;
+  } catch (e) {
+    const where = e instanceof TomlError ? `${file}:${e.line}:${e.column}` : file;
+    const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new RpcError(ErrorCode.InternalError, `failed to load executor-local config: ${where}: ${reason}`);
+  }
+  const picked = pick(doc, selection(paths));
+  if (picked === undefined || !isTable(picked)) return [];
+  return [{ source: `user (${file})`, baseDir: toFileUri(codexHome), toml: writeToml(picked) }];
+}
+
+function selection(paths: string[][]): Selection {
+  const root: Map<string, Selection> = new Map();
+  for (const path of paths) {
+    let node: Map<string, Selection> = root;
+    for (let i = 0; i < path.length; i++) {
+      const existing = node.get(path[i]);
+      if (existing === true) break;
+      if (i === path.length - 1) {
+        node.set(path[i], true);
+        break;
+      }
+      const next = existing ?? new Map<string, Selection>();
+      node.set(path[i], next);
+      node = next;
+    }
+  }
+  return root;
+}
+
+function isTable(value: unknown): value is Table {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function pick(value: unknown, want: Selection): unknown {
+  if (want === true || !isTable(value)) return value;
+  const out: Table = {};
+  let any = false;
+  for (const [key, item] of Object.entries(value)) {
+    const sub = want.get(key);
+    if (sub === undefined) continue;
+    const chosen = pick(item, sub);
+    if (chosen === undefined) continue;
+    out[key] = chosen;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+function isTableArray(value: unknown): value is Table[] {
+  return Array.isArray(value) && value.length > 0 && value.every(isTable);
+}
+
+function key(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : quote(name);
+}
+
+function quote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\r") out += "\\r";
+    else if (c < 0x20 || c === 0x7f) out += `\\u${c.toString(16).toUpperCase().padStart(4, "0")}`;
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function inlineValue(value: unknown): string {
+  if (typeof value === "string") return quote(value);
+  if (typeof value === "bigint" || typeof value === "number" || typeof value === "boolean") {
+    return String(value);
+  }
+  if (value instanceof Date) return String(value);
+  if (Array.isArray(value)) return `[${value.map(inlineValue).join(", ")}]`;
+  if (isTable(value)) {
+    const inner = Object.entries(value).map(([k, v]) => `${key(k)} = ${inlineValue(v)}`);
+    return inner.length === 0 ? "{}" : `{ ${inner.join(", ")} }`;
+  }
+  return String(value);
+}
+
+/** Serialises a document in the `toml` crate's layout (see the module doc). */
+export function writeToml(doc: Table): string {
+  const sections: string[] = [];
+  writeTable(doc, [], sections, false);
+  return sections.join("\n");
+}
+
+function writeTable(table: Table, path: string[], sections: string[], arrayItem: boolean): void {
+  const values = Object.entries(table).filter(([, v]) => !isTable(v) && !isTableArray(v));
+  const nested = Object.entries(table).filter(([, v]) => isTable(v) || isTableArray(v));
+  const header = path.map(key).join(".");
+  if (path.length === 0) {
+    if (values.length > 0) sections.push(values.map(([k, v]) => `${key(k)} = ${inlineValue(v)}\n`).join(""));
+  } else if (arrayItem || values.length > 0 || nested.length === 0) {
+    const head = arrayItem ? `[[${header}]]\n` : `[${header}]\n`;
+    sections.push(head + values.map(([k, v]) => `${key(k)} = ${inlineValue(v)}\n`).join(""));
+  }
+  for (const [k, v] of nested) {
+    if (isTableArray(v)) { for (const item of v) writeTable(item, [...path, k], sections, true); }
+    else writeTable(v as Table, [...path, k], sections, false);
+  }
+}

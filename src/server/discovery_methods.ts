@@ -1,0 +1,86 @@
+/**
+ * `capabilities/discoverV2`, `capabilityRoots/discoverV1` and `environmentConfig/read` (Codex 0.171).
+ * Discovery reads files through the `fs/*` handler table, so a `sandbox` context is honoured exactly as
+ * `fs/*` honours it: run directly, or under bubblewrap where only the granted paths exist.
+ *
+ * @module
+ */
+import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
+import { discoverSkills, scanCapabilityRoot, type ScanFs, skillRoots } from "../environment/skills_scan.ts";
+import { checkConfigPaths, readConfigLayers } from "../config/codex_config_read.ts";
+import type { SandboxContext } from "../protocol/sandbox.ts";
+import {
+  CapabilitiesDiscoverV2,
+  CapabilityRootsDiscoverV1,
+  EnvironmentConfigRead,
+} from "../protocol/methods.ts";
+import { parseAbsolutePath, toFileUri } from "../protocol/paths.ts";
+import type { MethodTable } from "./method_table.ts";
+
+/** The executor's `$HOME` and `$CODEX_HOME` (default `$HOME/.codex`), read per request. */
+function homes(): { home: string | null; codexHome: string | null } {
+  const home = Deno.env.get("HOME") || null;
+  const codexHome = Deno.env.get("CODEX_HOME") ||
+    (home === null ? null : `${home.replace(/\/+$/, "")}/.codex`);
+  return { home, codexHome };
+}
+
+function trimSlashes(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+/** Registers the discovery and environment-config methods. */
+export function registerDiscoveryMethods(methods: MethodTable, options: FsOptions = {}): void {
+  const fs = createFsHandlers(options);
+  const scanFs = (sandbox: SandboxContext | null | undefined): ScanFs => ({
+    isDirectory: async (path) => (await fs["fs/getMetadata"]({ path, sandbox })).isDirectory,
+    listFiles: async (root, maxDepth) => {
+      const walked = await fs["fs/walk"]({
+        path: root,
+        options: { maxDepth, maxDirectories: 10_000, maxEntries: 50_000, followDirectorySymlinks: false },
+        sandbox,
+      });
+      return walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
+    },
+    readText: async (path) => {
+      try {
+        const { dataBase64 } = await fs["fs/readFile"]({ path, sandbox });
+        return new TextDecoder().decode(Uint8Array.fromBase64(dataBase64));
+      } catch {
+        return null;
+      }
+    },
+  });
+  methods
+    .register(CapabilitiesDiscoverV2, (params) => {
+      const { home, codexHome } = homes();
+      return discoverSkills(scanFs(params.sandbox), skillRoots(home, codexHome));
+    })
+    .register(CapabilityRootsDiscoverV1, async (params) => {
+      const roots = [];
+      for (const root of params.roots) {
+        const native = trimSlashes(parseAbsolutePath(root.path));
+        roots.push(await scanCapabilityRoot(scanFs(root.sandbox), root.id, root.path, native));
+      }
+      return { roots };
+    })
+    .register(EnvironmentConfigRead, async (params) => {
+      checkConfigPaths(params);
+      const { home, codexHome } = homes();
+      let hostname: string | null = null;
+      try {
+        hostname = Deno.hostname();
+      } catch {
+        // No --allow-sys.
+      }
+      const layers = codexHome === null ? [] : await readConfigLayers(codexHome, params.configPaths);
+      return {
+        userHomeDir: home === null ? null : toFileUri(home),
+        codexHomeDir: codexHome === null ? null : toFileUri(codexHome),
+        hostname,
+        config: { layers, cloudInsertionIndex: 0 },
+        requirements: { layers: [], cloudInsertionIndex: 0 },
+      };
+    });
+}

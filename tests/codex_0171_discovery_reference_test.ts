@@ -1,0 +1,243 @@
+/**
+ * Differential tests of Codex 0.171's capability discovery (`capabilities/discoverV2`,
+ * `capabilityRoots/discoverV1`) and `environmentConfig/read`, sent to the real 0.171 exec-server and to
+ * ours over stdio, both with `HOME` and `CODEX_HOME` inside the same fixture layout (outside the system
+ * temp dir, where the reference will not keep its `CODEX_HOME`).
+ */
+import { bwrapAvailable } from "../src/sandbox/bwrap.ts";
+import { cacheRoot } from "./codex/fetch_codex.ts";
+import { call, compare, type Step, u } from "./support/differential.ts";
+import type { Json } from "./support/rpc_peer.ts";
+
+const handshake: Step[] = [
+  call("initialize", () => ({ clientName: "diff", resumeSessionId: null }), "ok"),
+  { notify: "initialized" },
+];
+
+/** `$HOME` is `W/home`, `$CODEX_HOME` is `W/ch` (made before the server starts). */
+function homes(w: string): Record<string, string> {
+  Deno.mkdirSync(`${w}/home`, { recursive: true });
+  Deno.mkdirSync(`${w}/ch`, { recursive: true });
+  return { HOME: `${w}/home`, CODEX_HOME: `${w}/ch` };
+}
+
+const options = (extra: { handshake?: boolean } = {}) => ({ env: homes, tempRoot: cacheRoot(), ...extra });
+
+async function write(path: string, text: string): Promise<void> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(path, text);
+}
+
+const skill = (name: string, description: string, extra = "") =>
+  `---\nname: ${name}\ndescription: ${description}\n${extra}---\nbody\n`;
+
+async function skillsFixture(w: string): Promise<void> {
+  await write(`${w}/ch/skills/.system/sys1/SKILL.md`, skill("sys1", "system skill"));
+  await write(
+    `${w}/ch/skills/s1/SKILL.md`,
+    skill("s1", "first skill", "metadata:\n  short-description: short one\n"),
+  );
+  await write(`${w}/ch/skills/s2/SKILL.md`, skill("s2", "second skill"));
+  await write(
+    `${w}/ch/skills/s2/agents/openai.yaml`,
+    "policy:\n  allow_implicit_invocation: false\ndependencies:\n  tools:\n    - type: mcp\n      value: foo\n",
+  );
+  await write(`${w}/ch/skills/bad/SKILL.md`, "no front matter\n");
+  await write(`${w}/home/.agents/skills/usk/SKILL.md`, skill("usk", "user agent skill"));
+  // Sorted by path, not name; six directories deep is found, seven is not; a root SKILL.md counts.
+  await write(`${w}/ch/skills/aaa/SKILL.md`, skill("zzz", "sorted by path"));
+  await write(`${w}/ch/skills/SKILL.md`, skill("top", "at the root"));
+  await write(`${w}/ch/skills/d1/2/3/4/5/6/SKILL.md`, skill("deep6", "six deep"));
+  await write(`${w}/ch/skills/d1/2/3/4/5/6/7/SKILL.md`, skill("deep7", "seven deep"));
+  // No name: the directory's; a number: as text; policy without a flag; a tool without a type is dropped.
+  await write(`${w}/ch/skills/noname/SKILL.md`, "---\ndescription: nameless\n---\n");
+  await write(
+    `${w}/ch/skills/num/SKILL.md`,
+    skill("5", "numeric name", "metadata:\n  short-description: 7\n"),
+  );
+  await write(
+    `${w}/ch/skills/num/agents/openai.yaml`,
+    "policy:\n  products: [codex, chatgpt]\ndependencies:\n  tools:\n    - type: env_var\n      value: BAR\n" +
+      "      description: d\n      transport: stdio\n      command: c\n      url: http://x\n    - value: x\n",
+  );
+  // A broken openai.yaml is ignored without a warning.
+  await write(`${w}/ch/skills/brokenyaml/SKILL.md`, skill("by", "broken yaml"));
+  await write(`${w}/ch/skills/brokenyaml/agents/openai.yaml`, "policy: [\n");
+}
+
+Deno.test("capabilities/discoverV2 lists CODEX_HOME and ~/.agents skills parsed as the reference does", () =>
+  compare(skillsFixture, [
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    ...handshake,
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w, "missing"), sandbox: null })),
+    call("capabilities/discoverV2", () => ({ cwd: "file:///" })),
+  ], options({ handshake: false })));
+
+Deno.test("a skill without a description is skipped with a warning; no skills at all is empty", () =>
+  compare(async (w) => {
+    await write(`${w}/ch/skills/nodesc/SKILL.md`, "---\nname: nodesc\n---\n");
+    await write(`${w}/ch/skills/emptydesc/SKILL.md`, '---\nname: e\ndescription: ""\n---\n');
+    await write(`${w}/ch/skills/open/SKILL.md`, "---\nname: open\ndescription: never closed\n");
+  }, [
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    { act: (w) => Deno.remove(`${w}/ch/skills`, { recursive: true }) },
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+  ], options()));
+
+Deno.test("capabilities/discoverV2 params errors are -32602 before the gate", () =>
+  compare(() => {}, [
+    call("capabilities/discoverV2", () => null),
+    call("capabilities/discoverV2", () => ({})),
+    call("capabilities/discoverV2", () => ({ cwd: null })),
+    call("capabilities/discoverV2", () => ({ cwd: 5 }), "code"),
+    call("capabilities/discoverV2", (w) => ({ cwd: w })),
+    call("capabilities/discoverV2", () => ({ cwd: "relative" })),
+    call("capabilities/discoverV2", () => ({ cwd: "http://x/y" })),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: 5 }), "code"),
+    call("initialize", () => ({ clientName: "diff", resumeSessionId: null }), "ok"),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+  ], options({ handshake: false })));
+
+async function rootsFixture(w: string): Promise<void> {
+  const r = `${w}/r`;
+  await write(`${r}/.codex-plugin/plugin.json`, '{"name":"myplug","version":"1.0.0"}\n');
+  await write(`${r}/.mcp.json`, '{"mcpServers":{}}\n');
+  await write(`${r}/.app.json`, '{"apps":{}}\n');
+  await write(`${r}/.agents/skills/alpha/SKILL.md`, skill("alpha", "d"));
+  await write(`${r}/.agents/skills/alpha/agents/openai.yaml`, "interface:\n  display_name: Alpha\n");
+  await write(`${r}/.agents/skills/bad/SKILL.md`, "no fm\n");
+  await write(`${r}/.codex/skills/beta/SKILL.md`, skill("beta", "d"));
+  await write(`${r}/SKILL.md`, "top\n");
+  await write(`${r}/a/b/c/SKILL.md`, skill("c", "d"));
+  await write(`${r}/a/b/c/d/e/f/SKILL.md`, skill("f", "d"));
+  await write(`${r}/a/b/c/d/e/f/g/SKILL.md`, skill("g", "d"));
+  await write(`${r}/node_modules/pkg/SKILL.md`, skill("pkg", "d"));
+  await write(`${r}/sub/.agents/skills/delta/SKILL.md`, skill("delta", "d"));
+  await write(`${w}/f.txt`, "x\n");
+  await write(`${w}/noplugin/skills/x/SKILL.md`, skill("x", "d"));
+  // A plugin manifest alone: no MCP or apps config.
+  await write(`${w}/bare/.codex-plugin/plugin.json`, "{}\n");
+}
+
+Deno.test("capabilityRoots/discoverV1 returns each root's raw skill, plugin and namespace files in order", () =>
+  compare(rootsFixture, [
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: "r1", path: u(w, "r") }] })),
+    ...handshake,
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: "r1", path: u(w, "r") }] })),
+    call("capabilityRoots/discoverV1", (w) => ({
+      roots: [
+        { id: "a", path: u(w, "r/.agents/skills/alpha") },
+        { id: "a", path: u(w, "r/sub"), sandbox: null },
+        { id: "m", path: u(w, "missing") },
+        { id: "f", path: u(w, "f.txt") },
+        { id: "n", path: u(w, "noplugin") },
+        { id: "b", path: u(w, "bare") },
+      ],
+    })),
+    call("capabilityRoots/discoverV1", () => ({ roots: [] })),
+  ], options({ handshake: false })));
+
+Deno.test("capabilityRoots/discoverV1 params errors are -32602", () =>
+  compare(() => {}, [
+    call("capabilityRoots/discoverV1", () => null),
+    call("capabilityRoots/discoverV1", () => ({})),
+    call("capabilityRoots/discoverV1", () => ({ roots: null })),
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [u(w)] }), "code"),
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ path: u(w) }] })),
+    call("capabilityRoots/discoverV1", () => ({ roots: [{ id: "x" }] })),
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: "x", path: w }] })),
+    call("capabilityRoots/discoverV1", () => ({ roots: [{ id: "x", path: "http://x/y" }] })),
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: 5, path: u(w) }] }), "code"),
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: "x", path: u(w), sandbox: 5 }] }), "code"),
+    ...handshake,
+    call("capabilityRoots/discoverV1", (w) => ({ roots: [{ id: "x", path: w }] })),
+  ], options({ handshake: false })));
+
+function restricted(w: string, entries: Json[]): Json {
+  return {
+    permissions: {
+      type: "managed",
+      file_system: { type: "restricted", entries },
+      network: "restricted",
+    },
+    cwd: u(w),
+    windowsSandboxLevel: "disabled",
+  };
+}
+const rootReadable: Json = { path: { type: "special", value: { kind: "root" } }, access: "read" };
+const readable = (uri: string): Json => ({ path: { type: "path", path: uri }, access: "read" });
+const usrOnly = readable("file:///usr");
+
+Deno.test({
+  ignore: !bwrapAvailable() && Deno.env.get("CI") !== "true",
+  name: "discovery honours a restricted sandbox: a readable root scans, an unreadable one is missing",
+  fn: () =>
+    compare(async (w) => {
+      await rootsFixture(w);
+      await skillsFixture(w);
+    }, [
+      call("capabilityRoots/discoverV1", (w) => ({
+        roots: [
+          { id: "open", path: u(w, "r/sub"), sandbox: restricted(w, [rootReadable]) },
+          { id: "usr", path: u(w, "r/sub"), sandbox: restricted(w, [usrOnly]) },
+          // Only one skill readable: the root exists (as the mount's parent) and lists just that skill.
+          { id: "one", path: u(w, "ch/skills"), sandbox: restricted(w, [readable(u(w, "ch/skills/s2"))]) },
+        ],
+      })),
+      call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: restricted(w, [usrOnly]) })),
+      call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: restricted(w, [rootReadable]) })),
+      call("capabilities/discoverV2", (w) => ({
+        cwd: u(w),
+        sandbox: restricted(w, [readable(u(w, "ch/skills/s2")), readable(u(w, "home"))]),
+      })),
+    ], options()),
+});
+
+const CONFIG = 'model = "parity-model"\n\n[mcp_servers.foo]\ncommand = "echo"\nargs = ["a"]\n\n' +
+  '[mcp_servers.bar]\nurl = "http://127.0.0.1:1/mcp"\n\n[profiles.a]\nx = { y = 1, z = "q" }\n\n' +
+  "[[arr]]\nk = 1\n\n[[arr]]\nk = 2\n";
+const configRead = (configPaths: Json, requirementsPaths: Json = []) =>
+  call("environmentConfig/read", (w) => ({ cwd: u(w), configPaths, requirementsPaths }));
+
+Deno.test("environmentConfig/read returns the selected keys of CODEX_HOME/config.toml re-serialised", () =>
+  compare(async (w) => {
+    await write(`${w}/ch/config.toml`, CONFIG);
+    // A project config in a git cwd adds no layer.
+    await Deno.mkdir(`${w}/.git`);
+    await write(`${w}/.codex/config.toml`, 'model = "project"\n');
+  }, [
+    configRead([["model"]]),
+    ...handshake,
+    configRead([["mcp_servers"]]),
+    configRead([["model"]]),
+    configRead([["mcp_servers", "foo", "command"], ["nope"]]),
+    configRead([["model"], ["mcp_servers", "bar"], ["model"]]),
+    configRead([["mcp_servers", "foo"], ["mcp_servers"]]),
+    configRead([["model", "x"]]),
+    configRead([["profiles"], ["arr"]]),
+    configRead([["profiles", "a", "x", "y"]]),
+    configRead([["nope"]]),
+    configRead([], [["mcp_servers"]]),
+    { act: (w) => Deno.remove(`${w}/ch/config.toml`) },
+    configRead([["model"]]),
+  ], options({ handshake: false })));
+
+Deno.test("environmentConfig/read params errors are -32602, a broken config.toml -32603", () =>
+  compare(async (w) => {
+    await write(`${w}/ch/config.toml`, "model = \n");
+  }, [
+    call("environmentConfig/read", () => null),
+    call("environmentConfig/read", (w) => ({ cwd: u(w) })),
+    call("environmentConfig/read", (w) => ({ cwd: u(w), configPaths: [["model"]] })),
+    call("environmentConfig/read", () => ({ configPaths: [["model"]], requirementsPaths: [] })),
+    call("environmentConfig/read", (w) => ({ cwd: w, configPaths: [["model"]], requirementsPaths: [] })),
+    configRead(["mcp_servers"]),
+    { ...configRead([[5]]), only: "code" },
+    ...handshake,
+    configRead([], []),
+    configRead([[]]),
+    configRead([["model"]], [[]]),
+    call("environmentConfig/read", (w) => ({ cwd: w, configPaths: [["model"]], requirementsPaths: [] })),
+    { ...configRead([["model"]]), only: "code" },
+  ], options({ handshake: false })));
