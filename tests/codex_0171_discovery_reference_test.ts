@@ -60,6 +60,24 @@ async function skillsFixture(w: string): Promise<void> {
     "policy:\n  products: [codex, chatgpt]\ndependencies:\n  tools:\n    - type: env_var\n      value: BAR\n" +
       "      description: d\n      transport: stdio\n      command: c\n      url: http://x\n    - value: x\n",
   );
+  // Symlinked directories are followed, a symlinked SKILL.md is not listed.
+  await write(`${w}/ext/lnk/SKILL.md`, skill("lnk", "linked dir"));
+  await write(`${w}/ext/file/SKILL.md`, skill("flink", "linked file"));
+  await Deno.symlink(`${w}/ext/lnk`, `${w}/ch/skills/lnk`);
+  await Deno.mkdir(`${w}/ch/skills/fl`);
+  await Deno.symlink(`${w}/ext/file/SKILL.md`, `${w}/ch/skills/fl/SKILL.md`);
+  // Front matter that is not YAML is read again with its top-level values quoted; values are trimmed.
+  await write(
+    `${w}/ch/skills/y1/SKILL.md`,
+    "---\nname: [\ndescription: 'single'\nmetadata:\n  short-description: s\n---\n",
+  );
+  await write(`${w}/ch/skills/y2/SKILL.md`, "---\nname: y2\ndescription: >\n  folded\n  text\n---\n");
+  await write(
+    `${w}/ch/skills/y3/SKILL.md`,
+    "---\nname: '  padded  '\ndescription: ' pad '\nmetadata:\n  short-description: ' sd '\n---\n",
+  );
+  // The same name in both roots is listed twice.
+  await write(`${w}/home/.agents/skills/dup/SKILL.md`, skill("s1", "agents copy"));
   // A broken openai.yaml is ignored without a warning.
   await write(`${w}/ch/skills/brokenyaml/SKILL.md`, skill("by", "broken yaml"));
   await write(`${w}/ch/skills/brokenyaml/agents/openai.yaml`, "policy: [\n");
@@ -79,6 +97,9 @@ Deno.test("a skill without a description is skipped with a warning; no skills at
     await write(`${w}/ch/skills/nodesc/SKILL.md`, "---\nname: nodesc\n---\n");
     await write(`${w}/ch/skills/emptydesc/SKILL.md`, '---\nname: e\ndescription: ""\n---\n');
     await write(`${w}/ch/skills/open/SKILL.md`, "---\nname: open\ndescription: never closed\n");
+    await write(`${w}/ch/skills/blank/SKILL.md`, "---\nname: blank\ndescription: '   '\n---\n");
+    await write(`${w}/ch/skills/nokey/SKILL.md`, "---\n{{{\ndescription: x\n---\n");
+    await write(`${w}/ch/skills/indent/SKILL.md`, "---\nname: [\n  description: indented\n---\n");
   }, [
     call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
     { act: (w) => Deno.remove(`${w}/ch/skills`, { recursive: true }) },
@@ -173,9 +194,13 @@ Deno.test({
   ignore: !bwrapAvailable() && Deno.env.get("CI") !== "true",
   name: "discovery honours a restricted sandbox: a readable root scans, an unreadable one is missing",
   fn: () =>
+    // A small skill set: under load 0.171 was seen to leave out the second skill root of a big one.
     compare(async (w) => {
       await rootsFixture(w);
-      await skillsFixture(w);
+      await write(`${w}/ch/skills/s2/SKILL.md`, skill("s2", "second skill"));
+      await write(`${w}/ch/skills/s2/agents/openai.yaml`, "policy:\n  allow_implicit_invocation: false\n");
+      await write(`${w}/ch/skills/s3/SKILL.md`, skill("s3", "third skill"));
+      await write(`${w}/home/.agents/skills/usk/SKILL.md`, skill("usk", "user agent skill"));
     }, [
       call("capabilityRoots/discoverV1", (w) => ({
         roots: [

@@ -23,7 +23,10 @@ import { toFileUri } from "../protocol/paths.ts";
 export interface ScanFs {
   /** Whether `path` is a directory; throws an error whose message is the OS error when it is absent. */
   isDirectory(path: string): Promise<boolean>;
-  /** Every file under `root`, at most `maxDepth` directories below it (symlinks not followed). */
+  /**
+   * Every file under `root`, at most `maxDepth` directories below it; symlinked directories are followed
+   * (each descended once), symlinked files are not listed.
+   */
   listFiles(root: string, maxDepth: number): Promise<string[]>;
   /** A file's text, or `null` when it cannot be read. */
   readText(path: string): Promise<string | null>;
@@ -92,26 +95,41 @@ export async function discoverSkills(
   return { plugins: [], skills, warnings: incomplete ? [INCOMPLETE] : [] };
 }
 
-/** The YAML between a leading `---` line and the next `---` line, parsed; `null` when absent or broken. */
+/**
+ * The YAML between a leading `---` line and the next `---` line, parsed; `null` when absent or broken.
+ * YAML that does not parse gets a second chance as 0.171 gives it: each top-level `key: value` with an
+ * unquoted value is read as a quoted string (so `name: [` names the skill `[`).
+ */
 function frontMatter(text: string): Record<string, unknown> | null {
   const lines = text.split(/\r?\n/);
   if (lines[0]?.trim() !== "---") return null;
   const end = lines.findIndex((line, i) => i > 0 && line.trim() === "---");
   if (end < 0) return null;
-  try {
-    const value = parseYaml(lines.slice(1, end).join("\n"));
-    return isRecord(value) ? value : null;
-  } catch {
-    return null;
+  const body = lines.slice(1, end);
+  for (const attempt of [body, body.map(quoteTopLevelValue)]) {
+    try {
+      const value = parseYaml(attempt.join("\n"));
+      return isRecord(value) ? value : null;
+    } catch {
+      // Try the quoted form, then give up.
+    }
   }
+  return null;
+}
+
+function quoteTopLevelValue(line: string): string {
+  const match = /^([A-Za-z0-9_-]+):[ \t]+(\S.*)$/.exec(line);
+  if (!match || /^["']/.test(match[2])) return line;
+  return `${match[1]}: ${JSON.stringify(match[2].trimEnd())}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** A scalar as trimmed text (0.171 trims names and descriptions); `null` for anything else. */
 function scalar(value: unknown): string | null {
-  if (typeof value === "string") return value;
+  if (typeof value === "string") return value.trim();
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return null;
 }

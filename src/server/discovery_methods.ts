@@ -38,7 +38,7 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
     listFiles: async (root, maxDepth) => {
       const walked = await fs["fs/walk"]({
         path: root,
-        options: { maxDepth, maxDirectories: 10_000, maxEntries: 50_000, followDirectorySymlinks: false },
+        options: { maxDepth, maxDirectories: 10_000, maxEntries: 50_000, followDirectorySymlinks: true },
         sandbox,
       });
       return walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
