@@ -159,6 +159,28 @@ Deno.test("capabilityRoots/discoverV1 returns each root's raw skill, plugin and 
     call("capabilityRoots/discoverV1", () => ({ roots: [] })),
   ], options({ handshake: false })));
 
+Deno.test("a scan reads at most 2000 directories per root, then warns (V1) or calls itself incomplete (V2)", () =>
+  compare(async (w) => {
+    const wide = async (dir: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        await Deno.mkdir(`${dir}/d${String(i).padStart(4, "0")}`, { recursive: true });
+      }
+    };
+    await wide(`${w}/fits`, 1999); // the root and 1999 directories: 2000
+    await write(`${w}/fits/d0000/SKILL.md`, skill("fits", "d"));
+    await wide(`${w}/over`, 2000);
+    await write(`${w}/over/d0000/SKILL.md`, skill("found", "read before the limit"));
+    await write(`${w}/over/d0000/deeper/SKILL.md`, skill("lost", "past the limit"));
+    await wide(`${w}/ch/skills`, 2000);
+    await write(`${w}/ch/skills/d0001/SKILL.md`, skill("found", "d"));
+    await write(`${w}/ch/skills/d0001/s/SKILL.md`, skill("lost", "d"));
+  }, [
+    call("capabilityRoots/discoverV1", (w) => ({
+      roots: [{ id: "fits", path: u(w, "fits") }, { id: "over", path: u(w, "over") }],
+    })),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+  ], options()));
+
 Deno.test("capabilityRoots/discoverV1 params errors are -32602", () =>
   compare(() => {}, [
     call("capabilityRoots/discoverV1", () => null),

@@ -24,16 +24,22 @@ export interface ScanFs {
   /** Whether `path` is a directory; throws an error whose message is the OS error when it is absent. */
   isDirectory(path: string): Promise<boolean>;
   /**
-   * Every file under `root`, at most `maxDepth` directories below it; symlinked directories are followed
-   * (each descended once), symlinked files are not listed.
+   * Every file under `root`, breadth-first, at most `maxDepth` directories below it and reading at most
+   * `maxDirectories` directories (the root included; `truncated` when more were left unread); symlinked
+   * directories are followed (each descended once), symlinked files are not listed.
    */
-  listFiles(root: string, maxDepth: number): Promise<string[]>;
+  listFiles(
+    root: string,
+    limits: { maxDepth: number; maxDirectories: number },
+  ): Promise<{ files: string[]; truncated: boolean }>;
   /** A file's text, or `null` when it cannot be read. */
   readText(path: string): Promise<string | null>;
 }
 
 /** How deep below its root a SKILL.md is still found (0.171: six directories, not seven). */
 export const SKILL_MAX_DEPTH = 6;
+/** How many directories one root's scan reads, the root included (0.171: 2000, then a warning). */
+export const SKILL_MAX_DIRECTORIES = 2000;
 
 const INCOMPLETE = "some capability metadata could not be loaded; discovery may be incomplete";
 
@@ -50,10 +56,16 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-async function skillFiles(fs: ScanFs, root: string): Promise<string[]> {
-  const files = await fs.listFiles(root, SKILL_MAX_DEPTH);
-  return files.filter((f) => basename(f) === "SKILL.md").sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+async function skillFiles(fs: ScanFs, root: string): Promise<{ files: string[]; truncated: boolean }> {
+  const { files, truncated } = await fs.listFiles(root, {
+    maxDepth: SKILL_MAX_DEPTH,
+    maxDirectories: SKILL_MAX_DIRECTORIES,
+  });
+  const skills = files.filter((f) => basename(f) === "SKILL.md");
+  return { files: skills.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated };
 }
+
+const traversalLimit = (uri: string) => `capability scan reached its traversal limit (root: ${uri})`;
 
 async function readFile(fs: ScanFs, path: string): Promise<CapabilityFile | null> {
   const contents = await fs.readText(path);
@@ -80,7 +92,10 @@ export async function discoverSkills(
     const isDir = await fs.isDirectory(root.dir).catch(() => false);
     if (!isDir) continue;
     const discoveryRoot = { id: root.id, path: toFileUri(root.dir) };
-    for (const file of await skillFiles(fs, root.dir)) {
+    const { files, truncated } = await skillFiles(fs, root.dir);
+    // 0.171 reports a cut-short scan here with the general warning, not the traversal-limit one.
+    if (truncated) incomplete = true;
+    for (const file of files) {
       const text = await fs.readText(file);
       const front = text === null ? null : frontMatter(text);
       const fields = front === null ? null : skillFields(front, basename(parent(file)));
@@ -218,7 +233,9 @@ export async function scanCapabilityRoot(
     result.error = `capability root ${uri} is not a directory`;
     return result;
   }
-  for (const file of await skillFiles(fs, root)) {
+  const { files, truncated } = await skillFiles(fs, root);
+  if (truncated) result.warnings.push(traversalLimit(uri));
+  for (const file of files) {
     const contents = await fs.readText(file);
     if (contents === null) continue;
     result.skills.push({

@@ -35,13 +35,14 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
   const fs = createFsHandlers(options);
   const scanFs = (sandbox: SandboxContext | null | undefined): ScanFs => ({
     isDirectory: async (path) => (await fs["fs/getMetadata"]({ path, sandbox })).isDirectory,
-    listFiles: async (root, maxDepth) => {
+    listFiles: async (root, { maxDepth, maxDirectories }) => {
       const walked = await fs["fs/walk"]({
         path: root,
-        options: { maxDepth, maxDirectories: 10_000, maxEntries: 50_000, followDirectorySymlinks: true },
+        options: { maxDepth, maxDirectories, maxEntries: 50_000, followDirectorySymlinks: true },
         sandbox,
       });
-      return walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
+      const files = walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
+      return { files, truncated: walked.truncated };
     },
     readText: async (path) => {
       try {
