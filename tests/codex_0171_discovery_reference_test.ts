@@ -288,3 +288,52 @@ Deno.test("environmentConfig/read params errors are -32602, a broken config.toml
     call("environmentConfig/read", (w) => ({ cwd: w, configPaths: [["model"]], requirementsPaths: [] })),
     { ...configRead([["model"]]), only: "code" },
   ], options({ handshake: false })));
+
+/** Values in every form the `toml` crate chooses between (string quoting, floats, dates, table layout). */
+const VALUES = String.raw`plain = "it's"
+tab = "tab	here"
+backslash = "back\\slash"
+dquote = "q\"\ttab"
+dq_end = "ends\""
+both = "x'''y\"z"
+back_single = "back\\ and 'single'"
+triple_dq = "\"\"\"triple"
+multi = "line1\nq\"uote"
+multi_back = "l1\nback\\"
+multi_triple = "l\n\"\"\"t"
+cr = "cr\r"
+empty = ""
+whole = 1.0
+frac = 1.5
+exp = 1e10
+inf = inf
+big = 9007199254740993
+neg = -3
+date = 1979-05-27T07:32:00Z
+local_date = 1979-05-27
+local_time = 07:32:00
+offset = 1979-05-27T00:32:00-07:00
+"dotted.key" = 1
+"sp ace" = 2
+empty_array = []
+nested = [[1, 2], ["a"]]
+tables = [{ a = 1 }, { b = "x" }]
+inline = { a = { b = 1 }, c = 2 }
+deep = [{ a = { b = 1 } }]
+[empty_table]
+[t]
+arr = [1, 2, 3]
+[t.sub]
+x = true
+`;
+
+Deno.test("environmentConfig/read writes each string, number, date and table as the toml crate does", () =>
+  compare(async (w) => {
+    await write(`${w}/ch/config.toml`, VALUES);
+  }, [
+    ...handshake,
+    configRead(
+      VALUES.split("\n").map((line) => /^("[^"]+"|[a-z_]+) = /.exec(line)?.[1]).filter((k) => k !== undefined)
+        .map((k) => [k.replaceAll('"', "")]).concat([["empty_table"], ["t"]]),
+    ),
+  ], options()));

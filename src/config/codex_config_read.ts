@@ -46,7 +46,7 @@ export async function readConfigLayers(codexHome: string, paths: string[][]): Pr
   }
   let doc: Table;
   try {
-    doc = parseToml(text) as Table;
+    doc = parseToml(text, { integersAsBigInt: true }) as Table;
   } catch (e) {
     const where = e instanceof TomlError ? `${file}:${e.line}:${e.column}` : file;
     const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -100,10 +100,11 @@ function isTableArray(value: unknown): value is Table[] {
 }
 
 function key(name: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(name) ? name : quote(name);
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : basic(name);
 }
 
-function quote(text: string): string {
+/** A basic string with every escape, on one line. */
+function basic(text: string): string {
   let out = '"';
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
@@ -111,18 +112,54 @@ function quote(text: string): string {
     else if (ch === "\n") out += "\\n";
     else if (ch === "\t") out += "\\t";
     else if (ch === "\r") out += "\\r";
+    else if (ch === "\b") out += "\\b";
+    else if (ch === "\f") out += "\\f";
     else if (c < 0x20 || c === 0x7f) out += `\\u${c.toString(16).toUpperCase().padStart(4, "0")}`;
     else out += ch;
   }
   return out + '"';
 }
 
-function inlineValue(value: unknown): string {
-  if (typeof value === "string") return quote(value);
-  if (typeof value === "bigint" || typeof value === "number" || typeof value === "boolean") {
-    return String(value);
+const TRIPLE_SINGLE = "'''";
+const TRIPLE_DOUBLE = '"""';
+
+/**
+ * A string the way the `toml` crate writes it, as observed from 0.171: plain text as a basic string; text
+ * with a double quote or backslash as a literal string (the triple-quoted one when it holds a single
+ * quote); text with newlines as a multi-line string starting after a newline (basic unless it holds a
+ * backslash or three double quotes, then literal); control characters (but tab and newline) escaped.
+ */
+function stringValue(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u0008\u000B-\u001F\u007F]/.test(text)) return basic(text);
+  if (text.includes("\n")) {
+    if (!text.includes("\\") && !text.includes(TRIPLE_DOUBLE)) {
+      return `${TRIPLE_DOUBLE}\n${text}${TRIPLE_DOUBLE}`;
+    }
+    if (!text.includes(TRIPLE_SINGLE)) return `${TRIPLE_SINGLE}\n${text}${TRIPLE_SINGLE}`;
+    return basic(text);
   }
-  if (value instanceof Date) return String(value);
+  if (!text.includes('"') && !text.includes("\\")) return basic(text);
+  if (!text.includes("'")) return `'${text}'`;
+  if (!text.includes(TRIPLE_SINGLE)) return `${TRIPLE_SINGLE}${text}${TRIPLE_SINGLE}`;
+  if (!text.includes("\\") && !text.includes(TRIPLE_DOUBLE)) return `${TRIPLE_DOUBLE}${text}${TRIPLE_DOUBLE}`;
+  return basic(text);
+}
+
+/** A float as Rust prints it: `1.0` for whole numbers, `inf`, `-inf`, `nan`. */
+function floatValue(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  if (Number.isInteger(value)) return `${BigInt(value)}.0`;
+  return String(value);
+}
+
+function inlineValue(value: unknown): string {
+  if (typeof value === "string") return stringValue(value);
+  if (typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (typeof value === "number") return floatValue(value);
+  // smol-toml's dates keep their form (date only, time only, local, offset); whole seconds without `.000`.
+  if (value instanceof Date) return value.toISOString().replace(/\.000(?=Z|[+-]|$)/, "");
   if (Array.isArray(value)) return `[${value.map(inlineValue).join(", ")}]`;
   if (isTable(value)) {
     const inner = Object.entries(value).map(([k, v]) => `${key(k)} = ${inlineValue(v)}`);
