@@ -181,6 +181,55 @@ Deno.test("a scan reads at most 2000 directories per root, then warns (V1) or ca
     call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
   ], options()));
 
+const bytes = (path: string, data: Uint8Array | string) =>
+  write(path, "").then(() =>
+    Deno.writeFile(path, typeof data === "string" ? new TextEncoder().encode(data) : data)
+  );
+const MiB = 1024 * 1024;
+
+async function badFilesFixture(w: string): Promise<void> {
+  const head = (name: string) => `---\nname: ${name}\ndescription: d\n---\n`;
+  // Exactly 1 MiB is read, one byte more is not.
+  await bytes(`${w}/ch/skills/max/SKILL.md`, head("max").padEnd(MiB, "x"));
+  await bytes(`${w}/ch/skills/over/SKILL.md`, head("over").padEnd(MiB + 1, "x"));
+  // Each way UTF-8 can fail: a bad lead byte, a bad second byte, a bad third, a cut-off sequence.
+  await bytes(`${w}/ch/skills/u1/SKILL.md`, new Uint8Array([0x2d, 0xff]));
+  await bytes(`${w}/ch/skills/u2/SKILL.md`, new Uint8Array([0x61, 0xed, 0xa0, 0x80]));
+  await bytes(`${w}/ch/skills/u3/SKILL.md`, new Uint8Array([0xe2, 0x82, 0x41]));
+  await bytes(`${w}/ch/skills/u4/SKILL.md`, new Uint8Array([0x61, 0x62, 0xf0, 0x90, 0x80]));
+  // A usable skill whose openai.yaml is not: kept, without dependencies or policy.
+  await write(`${w}/ch/skills/meta/SKILL.md`, head("meta"));
+  await bytes(`${w}/ch/skills/meta/agents/openai.yaml`, new Uint8Array([0x70, 0x3a, 0xc3]));
+  // Plugins: nested manifests are namespace manifests; a bad root manifest is read (and warned) twice.
+  await write(`${w}/p/.codex-plugin/plugin.json`, '{"n":"top"}\n');
+  await bytes(`${w}/p/mid/.codex-plugin/plugin.json`, new Uint8Array([0x7b, 0xff]));
+  await bytes(`${w}/p/mid/leaf/.codex-plugin/plugin.json`, new Uint8Array([0x7b, 0xfe]));
+  await write(`${w}/p/mid/leaf/z/.codex-plugin/plugin.json`, '{"n":"z"}\n');
+  await bytes(`${w}/p/mid/leaf/skills/x/SKILL.md`, new Uint8Array([0xc3]));
+  await write(`${w}/p/mid/leaf/skills/y/SKILL.md`, head("y"));
+  await bytes(`${w}/p/mid/leaf/a/.codex-plugin/plugin.json`, "{}".padEnd(MiB + 1, " "));
+  await write(`${w}/good/.codex-plugin/plugin.json`, "{}\n");
+  await bytes(`${w}/good/.mcp.json`, new Uint8Array([0x7b, 0xc3, 0x7d]));
+  await write(`${w}/good/.app.json`, '{"apps":{}}\n');
+  await write(`${w}/good/inner/.codex-plugin/plugin.json`, '{"n":"inner"}\n');
+}
+
+Deno.test("files over 1 MiB or not UTF-8 are left out: V1 warns for each, V2 calls itself incomplete", () =>
+  compare(badFilesFixture, [
+    ...handshake,
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    call("capabilityRoots/discoverV1", (w) => ({
+      roots: [
+        { id: "skills", path: u(w, "ch/skills") },
+        { id: "leaf", path: u(w, "p/mid/leaf") },
+        { id: "mid", path: u(w, "p/mid") },
+        { id: "top", path: u(w, "p") },
+        { id: "good", path: u(w, "good") },
+        { id: "below", path: u(w, "good/inner/.codex-plugin") },
+      ],
+    })),
+  ], options({ handshake: false })));
+
 Deno.test("capabilityRoots/discoverV1 params errors are -32602", () =>
   compare(() => {}, [
     call("capabilityRoots/discoverV1", () => null),

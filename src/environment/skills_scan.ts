@@ -1,76 +1,23 @@
 /**
- * Capability discovery as Codex 0.171 does it: `capabilities/discoverV2` lists the skills under
- * `$CODEX_HOME/skills` and `$HOME/.agents/skills` (parsed: SKILL.md front matter and `agents/openai.yaml`),
- * and `capabilityRoots/discoverV1` returns the raw files of given roots (every SKILL.md, the plugin
- * manifest, its MCP and apps config, and the nearest namespace manifest). A SKILL.md is found at most six
- * directories below its root, in path order. All file access goes through a {@link ScanFs}, so the server
- * can run it directly or inside a sandbox.
+ * `capabilities/discoverV2` as Codex 0.171 answers it: the skills under `$CODEX_HOME/skills` and
+ * `$HOME/.agents/skills`, parsed (SKILL.md front matter: name, description, metadata.short-description;
+ * `agents/openai.yaml`: dependencies and policy), in path order within each root. A SKILL.md that cannot
+ * be used (no front matter, no description, too big, not UTF-8) is skipped and the answer carries the
+ * general "incomplete" warning; so does a cut-short scan or an unreadable `agents/openai.yaml`.
  *
  * @module
  */
 import { parse as parseYaml } from "yaml";
 import type {
-  CapabilityFile,
-  CapabilityRootResult,
   DiscoveredSkill,
   DiscoverV2Result,
   SkillPolicy,
   SkillToolDependency,
 } from "../protocol/capabilities.ts";
 import { toFileUri } from "../protocol/paths.ts";
-
-/** The file access discovery needs. Native absolute paths in and out. */
-export interface ScanFs {
-  /** Whether `path` is a directory; throws an error whose message is the OS error when it is absent. */
-  isDirectory(path: string): Promise<boolean>;
-  /**
-   * Every file under `root`, breadth-first, at most `maxDepth` directories below it and reading at most
-   * `maxDirectories` directories (the root included; `truncated` when more were left unread); symlinked
-   * directories are followed (each descended once), symlinked files are not listed.
-   */
-  listFiles(
-    root: string,
-    limits: { maxDepth: number; maxDirectories: number },
-  ): Promise<{ files: string[]; truncated: boolean }>;
-  /** A file's text, or `null` when it cannot be read. */
-  readText(path: string): Promise<string | null>;
-}
-
-/** How deep below its root a SKILL.md is still found (0.171: six directories, not seven). */
-export const SKILL_MAX_DEPTH = 6;
-/** How many directories one root's scan reads, the root included (0.171: 2000, then a warning). */
-export const SKILL_MAX_DIRECTORIES = 2000;
+import { basename, join, parent, readCapabilityFile, scanFiles, type ScanFs } from "./capability_files.ts";
 
 const INCOMPLETE = "some capability metadata could not be loaded; discovery may be incomplete";
-
-function parent(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
-function join(dir: string, name: string): string {
-  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-async function skillFiles(fs: ScanFs, root: string): Promise<{ files: string[]; truncated: boolean }> {
-  const { files, truncated } = await fs.listFiles(root, {
-    maxDepth: SKILL_MAX_DEPTH,
-    maxDirectories: SKILL_MAX_DIRECTORIES,
-  });
-  const skills = files.filter((f) => basename(f) === "SKILL.md");
-  return { files: skills.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), truncated };
-}
-
-const traversalLimit = (uri: string) => `capability scan reached its traversal limit (root: ${uri})`;
-
-async function readFile(fs: ScanFs, path: string): Promise<CapabilityFile | null> {
-  const contents = await fs.readText(path);
-  return contents === null ? null : { path: toFileUri(path), contents };
-}
 
 /** The skill roots of `capabilities/discoverV2`, by id. */
 export function skillRoots(home: string | null, codexHome: string | null): { id: string; dir: string }[] {
@@ -81,7 +28,7 @@ export function skillRoots(home: string | null, codexHome: string | null): { id:
   return roots;
 }
 
-/** `capabilities/discoverV2`: the parsed skills of every skill root; a skill that cannot be read is skipped with a warning. */
+/** `capabilities/discoverV2`: the parsed skills of every skill root that is a directory. */
 export async function discoverSkills(
   fs: ScanFs,
   roots: { id: string; dir: string }[],
@@ -92,18 +39,18 @@ export async function discoverSkills(
     const isDir = await fs.isDirectory(root.dir).catch(() => false);
     if (!isDir) continue;
     const discoveryRoot = { id: root.id, path: toFileUri(root.dir) };
-    const { files, truncated } = await skillFiles(fs, root.dir);
+    const { files, truncated } = await scanFiles(fs, root.dir);
     // 0.171 reports a cut-short scan here with the general warning, not the traversal-limit one.
     if (truncated) incomplete = true;
-    for (const file of files) {
-      const text = await fs.readText(file);
-      const front = text === null ? null : frontMatter(text);
+    for (const file of files.filter((f) => basename(f) === "SKILL.md")) {
+      const read = await readCapabilityFile(fs, file);
+      const front = "text" in read ? frontMatter(read.text) : null;
       const fields = front === null ? null : skillFields(front, basename(parent(file)));
       if (fields === null) {
         incomplete = true;
         continue;
       }
-      const metadata = await openaiYaml(fs, parent(file));
+      const metadata = await openaiYaml(fs, parent(file), () => incomplete = true);
       skills.push({ ...fields, path: toFileUri(file), discoveryRoot, ...metadata });
     }
   }
@@ -160,15 +107,20 @@ function skillFields(
   return { name, description, shortDescription: scalar(meta["short-description"]) };
 }
 
-/** `dependencies` and `policy` from a skill's `agents/openai.yaml`; both null when absent or unreadable. */
+/**
+ * `dependencies` and `policy` from a skill's `agents/openai.yaml`; both null when it is absent, not YAML
+ * (silently, as 0.171), too big or not UTF-8 (`onProblem`).
+ */
 async function openaiYaml(
   fs: ScanFs,
   skillDir: string,
+  onProblem: () => void,
 ): Promise<Pick<DiscoveredSkill, "dependencies" | "policy">> {
-  const text = await fs.readText(join(skillDir, "agents/openai.yaml"));
+  const read = await readCapabilityFile(fs, join(skillDir, "agents/openai.yaml"));
+  if ("problem" in read) onProblem();
   let doc: unknown = null;
   try {
-    doc = text === null ? null : parseYaml(text);
+    doc = "text" in read ? parseYaml(read.text) : null;
   } catch {
     doc = null;
   }
@@ -201,64 +153,4 @@ async function openaiYaml(
     });
   }
   return { dependencies: tools.length === 0 ? null : { tools }, policy };
-}
-
-/**
- * `capabilityRoots/discoverV1` for one root: `uri` as the client sent it, `root` its native path. A root
- * that cannot be inspected or is not a directory is reported in `error`, with empty lists.
- */
-export async function scanCapabilityRoot(
-  fs: ScanFs,
-  id: string,
-  uri: string,
-  root: string,
-): Promise<CapabilityRootResult> {
-  const result: CapabilityRootResult = {
-    id,
-    path: uri,
-    plugin: null,
-    skills: [],
-    namespaceManifests: [],
-    warnings: [],
-    error: null,
-  };
-  let isDir: boolean;
-  try {
-    isDir = await fs.isDirectory(root);
-  } catch (e) {
-    result.error = `failed to inspect capability root ${uri}: ${e instanceof Error ? e.message : String(e)}`;
-    return result;
-  }
-  if (!isDir) {
-    result.error = `capability root ${uri} is not a directory`;
-    return result;
-  }
-  const { files, truncated } = await skillFiles(fs, root);
-  if (truncated) result.warnings.push(traversalLimit(uri));
-  for (const file of files) {
-    const contents = await fs.readText(file);
-    if (contents === null) continue;
-    result.skills.push({
-      instructions: { path: toFileUri(file), contents },
-      metadata: await readFile(fs, join(parent(file), "agents/openai.yaml")),
-    });
-  }
-  const manifest = await readFile(fs, join(root, ".codex-plugin/plugin.json"));
-  if (manifest !== null) {
-    result.plugin = {
-      manifest,
-      mcpConfig: await readFile(fs, join(root, ".mcp.json")),
-      appsConfig: await readFile(fs, join(root, ".app.json")),
-    };
-  }
-  // The nearest `.codex-plugin/plugin.json` at the root or above it names the namespace.
-  for (let dir = root;; dir = parent(dir)) {
-    const found = dir === root ? manifest : await readFile(fs, join(dir, ".codex-plugin/plugin.json"));
-    if (found !== null) {
-      result.namespaceManifests.push(found);
-      break;
-    }
-    if (dir === "/") break;
-  }
-  return result;
 }

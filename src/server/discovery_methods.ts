@@ -6,7 +6,9 @@
  * @module
  */
 import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
-import { discoverSkills, scanCapabilityRoot, type ScanFs, skillRoots } from "../environment/skills_scan.ts";
+import { discoverSkills, skillRoots } from "../environment/skills_scan.ts";
+import { scanCapabilityRoot } from "../environment/capability_roots.ts";
+import type { ScanFs } from "../environment/capability_files.ts";
 import { checkConfigPaths, readConfigLayers } from "../config/codex_config_read.ts";
 import type { SandboxContext } from "../protocol/sandbox.ts";
 import {
@@ -44,10 +46,10 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
       const files = walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
       return { files, truncated: walked.truncated };
     },
-    readText: async (path) => {
+    readBytes: async (path, maxBytes) => {
       try {
-        const { dataBase64 } = await fs["fs/readFile"]({ path, sandbox });
-        return new TextDecoder().decode(Uint8Array.fromBase64(dataBase64));
+        const { dataBase64 } = await fs["fs/readFile"]({ path, sandbox, offset: 0, length: maxBytes });
+        return Uint8Array.fromBase64(dataBase64);
       } catch {
         return null;
       }
