@@ -1,8 +1,9 @@
 /**
  * `environmentConfig/read` as Codex 0.171 answers it: the executor's user config layer
  * (`$CODEX_HOME/config.toml`) cut down to the requested key paths and re-serialised as TOML the way the
- * `toml` crate writes it (values before sub-tables, a `[a.b]` header only for a table with values, a blank
- * line before each header, keys in the file's order). A path that reaches a non-table value selects that
+ * `toml` crate writes it (values before sub-tables, a `[a.b]` header only for a table with values or
+ * nothing at all, `[[a]]` for each table of an array, a blank line before each header, keys in the file's
+ * order). A path that reaches a non-table value selects that
  * whole value; a layer with nothing selected is left out. Requirements layers are never reported (0.171
  * reported none in every case observed).
  *
@@ -12,12 +13,6 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import type { ConfigLayer, EnvironmentConfigReadParams } from "../protocol/capabilities.ts";
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { toFileUri } from "../protocol/paths.ts";
-
-/** Where the executor's config lives. */
-export interface ConfigHomes {
-  home: string | null;
-  codexHome: string | null;
-}
 
 type Table = Record<string, unknown>;
 /** `true`: take the whole value; otherwise the sub-selection by key. */
