@@ -116,9 +116,28 @@ Deno.test("capabilities/discoverV2 params errors are -32602 before the gate", ()
     call("capabilities/discoverV2", () => ({ cwd: "relative" })),
     call("capabilities/discoverV2", () => ({ cwd: "http://x/y" })),
     call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: 5 }), "code"),
+    // Its sandbox context needs a `cwd` URI (fs/* and capabilityRoots/discoverV1 do not) and a Windows level.
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: { ...disabled(w), cwd: undefined } })),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: { ...disabled(w), cwd: null } })),
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: { ...disabled(w), cwd: w } })),
+    call("capabilities/discoverV2", (w) => ({
+      cwd: u(w),
+      sandbox: { ...disabled(w), windowsSandboxLevel: undefined },
+    })),
     call("initialize", () => ({ clientName: "diff", resumeSessionId: null }), "ok"),
     call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    { notify: "initialized" },
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w), sandbox: disabled(w) })),
+    call("capabilityRoots/discoverV1", (w) => ({
+      roots: [{ id: "r", path: u(w), sandbox: { ...disabled(w), cwd: undefined } }],
+    })),
   ], options({ handshake: false })));
+
+const disabled = (w: string) => ({
+  permissions: { type: "disabled" },
+  windowsSandboxLevel: "disabled",
+  cwd: u(w),
+});
 
 async function rootsFixture(w: string): Promise<void> {
   const r = `${w}/r`;

@@ -24,7 +24,12 @@ export const FileUriSchema = lazySchema(() =>
 
 const sandbox = lazySchema(() => z.nullish(SandboxContextSchema));
 
-export const DiscoverV2ParamsSchema = lazySchema(() => z.object({ cwd: FileUriSchema, sandbox }));
+/** `capabilities/discoverV2`'s sandbox context: as fs/*'s, but its `cwd` is a required `file:` URI. */
+const discoverSandbox = lazySchema(() => z.nullish(z.extend(SandboxContextSchema, { cwd: FileUriSchema })));
+
+export const DiscoverV2ParamsSchema = lazySchema(() =>
+  z.object({ cwd: FileUriSchema, sandbox: discoverSandbox })
+);
 export type DiscoverV2Params = z.infer<typeof DiscoverV2ParamsSchema>;
 
 /** Where a skill was found: `codex-home-skills` (`$CODEX_HOME/skills`) or `user-agent-skills`. */

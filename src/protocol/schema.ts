@@ -78,6 +78,9 @@ export function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
       return `invalid type: ${describeValue(value)}, expected ${expected}${at}`;
     }
     case "invalid_value":
+      if (value === undefined && typeof issue.path.at(-1) === "string") {
+        return `missing field \`${String(issue.path.at(-1))}\``;
+      }
       if (typeof value === "string") {
         return `unknown variant \`${value}\`, expected one of ${
           issue.values.map((v) => `\`${String(v)}\``).join(", ")
