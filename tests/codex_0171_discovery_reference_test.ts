@@ -284,13 +284,13 @@ Deno.test({
   ignore: !bwrapAvailable() && Deno.env.get("CI") !== "true",
   name: "discovery honours a restricted sandbox: a readable root scans, an unreadable one is missing",
   fn: () =>
-    // A small skill set: under load 0.171 was seen to leave out the second skill root of a big one.
+    // Skills in CODEX_HOME only: under load 0.171 now and then leaves out the second skill root
+    // (~/.agents/skills) of a sandboxed discoverV2, so the fixture has none.
     compare(async (w) => {
       await rootsFixture(w);
       await write(`${w}/ch/skills/s2/SKILL.md`, skill("s2", "second skill"));
       await write(`${w}/ch/skills/s2/agents/openai.yaml`, "policy:\n  allow_implicit_invocation: false\n");
       await write(`${w}/ch/skills/s3/SKILL.md`, skill("s3", "third skill"));
-      await write(`${w}/home/.agents/skills/usk/SKILL.md`, skill("usk", "user agent skill"));
     }, [
       call("capabilityRoots/discoverV1", (w) => ({
         roots: [
@@ -405,3 +405,56 @@ Deno.test("environmentConfig/read writes each string, number, date and table as 
         .map((k) => [k.replaceAll('"', "")]).concat([["empty_table"], ["t"]]),
     ),
   ], options()));
+
+/**
+ * Runs both servers with `W/etc` (a copy of `/etc`) mounted over `/etc` in a private mount namespace, so
+ * `/etc/codex/*.toml` come from the fixture without touching the host's `/etc`. Needs root and unshare.
+ */
+function privateEtc(w: string): string[] {
+  const copied = new Deno.Command("cp", { args: ["-a", "/etc", `${w}/etc`] }).outputSync();
+  if (!copied.success) throw new Error(`cp -a /etc: ${new TextDecoder().decode(copied.stderr)}`);
+  Deno.mkdirSync(`${w}/etc/codex`, { recursive: true });
+  const script = 'mount --bind "$0" /etc && exec "$@"';
+  return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, `${w}/etc`];
+}
+
+function canUnshareMounts(): boolean {
+  if (Deno.uid() !== 0) return false;
+  try {
+    return new Deno.Command("unshare", { args: ["--mount", "true"], stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  ignore: !canUnshareMounts() && Deno.env.get("CI") !== "true",
+  name: "environmentConfig/read layers: system, user, legacy managed config and /etc/codex/requirements.toml",
+  fn: () =>
+    compare(async (w) => {
+      await write(
+        `${w}/etc/codex/config.toml`,
+        'model = "system-model"\n[mcp_servers.sys]\ncommand = "sys"\n',
+      );
+      await write(`${w}/etc/codex/managed_config.toml`, 'model = "managed-model"\n');
+      await write(
+        `${w}/etc/codex/requirements.toml`,
+        'allowed_approval_policies = ["never"]\n[mcp_servers.req]\nidentity = { command = "x" }\n',
+      );
+      await write(`${w}/ch/config.toml`, CONFIG);
+      // Not read: requirements and managed config in CODEX_HOME.
+      await write(`${w}/ch/requirements.toml`, 'allowed_approval_policies = ["home"]\n');
+      await write(`${w}/ch/managed_config.toml`, 'model = "home-managed"\n');
+    }, [
+      ...handshake,
+      configRead([["model"], ["mcp_servers"]], [["allowed_approval_policies"], ["mcp_servers"]]),
+      // A table on the way is kept even when the key below it is missing.
+      configRead([["mcp_servers", "foo"]], [["mcp_servers", "zz"]]),
+      configRead([["mcp_servers", "sys"]], [["nope"]]),
+      configRead([], [["nope"]]),
+      { act: (w) => Deno.remove(`${w}/etc/codex/config.toml`) },
+      configRead([["model"]], [["allowed_approval_policies"]]),
+      { act: (w) => Deno.remove(`${w}/ch/config.toml`) },
+      configRead([["model"]], [["allowed_approval_policies"]]),
+    ], { ...options(), wrap: privateEtc }),
+});

@@ -1,11 +1,13 @@
 /**
- * `environmentConfig/read` as Codex 0.171 answers it: the executor's user config layer
- * (`$CODEX_HOME/config.toml`) cut down to the requested key paths and re-serialised as TOML the way the
- * `toml` crate writes it (values before sub-tables, a `[a.b]` header only for a table with values or
- * nothing at all, `[[a]]` for each table of an array, a blank line before each header, keys in the file's
- * order). A path that reaches a non-table value selects that
- * whole value; a layer with nothing selected is left out. Requirements layers are never reported (0.171
- * reported none in every case observed).
+ * `environmentConfig/read` as Codex 0.171 answers it. Config layers, in order: the system
+ * `/etc/codex/config.toml`, the user `$CODEX_HOME/config.toml` and the legacy managed
+ * `/etc/codex/managed_config.toml`; requirements: `/etc/codex/requirements.toml` (project configs are not
+ * read). Each is cut down to the requested key paths and re-serialised as TOML the way the `toml` crate
+ * writes it (values before sub-tables, a `[a.b]` header only for a table with values or nothing at all,
+ * `[[a]]` for each table of an array, a blank line before each header, keys in the file's order). A path
+ * selects each table on its way that exists (so a missing leaf still yields `[a]`) and the whole of a
+ * non-table value it reaches; a layer with nothing selected is left out. `cloudInsertionIndex` is where
+ * cloud layers would go: after the system layers that are present.
  *
  * @module
  */
@@ -18,6 +20,15 @@ type Table = Record<string, unknown>;
 /** `true`: take the whole value; otherwise the sub-selection by key. */
 type Selection = true | Map<string, Selection>;
 
+/** Where 0.171 reads the system and managed layers. */
+export const SYSTEM_CONFIG_DIR = "/etc/codex";
+
+/** Layers of one kind and where cloud layers would be inserted among them. */
+export interface ConfigLayers {
+  layers: ConfigLayer[];
+  cloudInsertionIndex: number;
+}
+
 /** Checks the paths, as 0.171 does before reading anything (-32602). */
 export function checkConfigPaths(params: EnvironmentConfigReadParams): void {
   if (params.configPaths.length === 0 && params.requirementsPaths.length === 0) {
@@ -28,28 +39,77 @@ export function checkConfigPaths(params: EnvironmentConfigReadParams): void {
   }
 }
 
-/** The config layers for `paths`: the user layer when `config.toml` exists and something is selected. */
-export async function readConfigLayers(codexHome: string, paths: string[][]): Promise<ConfigLayer[]> {
-  if (paths.length === 0) return [];
-  const file = `${codexHome.replace(/\/+$/, "")}/config.toml`;
+interface LayerFile {
+  file: string;
+  source: string;
+  baseDir: string;
+  /** A system layer: cloud layers go after it. */
+  beforeCloud: boolean;
+}
+
+/** The config layers for `paths` (see the module doc). */
+export function readConfigLayers(codexHome: string | null, paths: string[][]): Promise<ConfigLayers> {
+  const system = `${SYSTEM_CONFIG_DIR}/config.toml`;
+  const managed = `${SYSTEM_CONFIG_DIR}/managed_config.toml`;
+  const files: LayerFile[] = [
+    { file: system, source: `system (${system})`, baseDir: SYSTEM_CONFIG_DIR, beforeCloud: true },
+  ];
+  if (codexHome !== null) {
+    const home = codexHome.replace(/\/+$/, "") || "/";
+    const user = `${home === "/" ? "" : home}/config.toml`;
+    files.push({ file: user, source: `user (${user})`, baseDir: home, beforeCloud: false });
+  }
+  return readLayers(paths, [
+    ...files,
+    {
+      file: managed,
+      source: `legacy managed_config.toml (${managed})`,
+      baseDir: SYSTEM_CONFIG_DIR,
+      beforeCloud: false,
+    },
+  ]);
+}
+
+/** The requirements layers for `paths`: `/etc/codex/requirements.toml`. */
+export function readRequirementsLayers(paths: string[][]): Promise<ConfigLayers> {
+  const file = `${SYSTEM_CONFIG_DIR}/requirements.toml`;
+  return readLayers(paths, [{ file, source: file, baseDir: SYSTEM_CONFIG_DIR, beforeCloud: true }]);
+}
+
+async function readLayers(paths: string[][], files: LayerFile[]): Promise<ConfigLayers> {
+  const out: ConfigLayers = { layers: [], cloudInsertionIndex: 0 };
+  if (paths.length === 0) return out;
+  const want = selection(paths);
+  for (const layer of files) {
+    const doc = await readToml(layer.file);
+    if (doc === null) continue;
+    const picked = pick(doc, want) as Table;
+    if (Object.keys(picked).length === 0) continue;
+    out.layers.push({ source: layer.source, baseDir: toFileUri(layer.baseDir), toml: writeToml(picked) });
+    if (layer.beforeCloud) out.cloudInsertionIndex = out.layers.length;
+  }
+  return out;
+}
+
+/** A TOML file parsed (integers as bigint, so they stay exact and apart from floats); `null` when absent. */
+async function readToml(file: string): Promise<Table | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw new RpcError(ErrorCode.InternalError, `failed to load executor-local config: ${String(e)}`);
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new RpcError(
+      ErrorCode.InternalError,
+      `failed to load executor-local config: ${file}: ${String(e)}`,
+    );
   }
-  let doc: Table;
   try {
-    doc = parseToml(text, { integersAsBigInt: true }) as Table;
+    return parseToml(text, { integersAsBigInt: true }) as Table;
   } catch (e) {
     const where = e instanceof TomlError ? `${file}:${e.line}:${e.column}` : file;
     const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
     throw new RpcError(ErrorCode.InternalError, `failed to load executor-local config: ${where}: ${reason}`);
   }
-  const picked = pick(doc, selection(paths));
-  if (picked === undefined || !isTable(picked)) return [];
-  return [{ source: `user (${file})`, baseDir: toFileUri(codexHome), toml: writeToml(picked) }];
 }
 
 function selection(paths: string[][]): Selection {
@@ -75,19 +135,15 @@ function isTable(value: unknown): value is Table {
   return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date);
 }
 
+/** The selected part of `value`: a table keeps each wanted key it has (an empty table when none). */
 function pick(value: unknown, want: Selection): unknown {
   if (want === true || !isTable(value)) return value;
   const out: Table = {};
-  let any = false;
   for (const [key, item] of Object.entries(value)) {
     const sub = want.get(key);
-    if (sub === undefined) continue;
-    const chosen = pick(item, sub);
-    if (chosen === undefined) continue;
-    out[key] = chosen;
-    any = true;
+    if (sub !== undefined) out[key] = pick(item, sub);
   }
-  return any ? out : undefined;
+  return out;
 }
 
 function isTableArray(value: unknown): value is Table[] {

@@ -9,7 +9,7 @@ import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
 import { discoverSkills, skillRoots } from "../environment/skills_scan.ts";
 import { scanCapabilityRoot } from "../environment/capability_roots.ts";
 import type { ScanFs } from "../environment/capability_files.ts";
-import { checkConfigPaths, readConfigLayers } from "../config/codex_config_read.ts";
+import { checkConfigPaths, readConfigLayers, readRequirementsLayers } from "../config/codex_config_read.ts";
 import type { SandboxContext } from "../protocol/sandbox.ts";
 import {
   CapabilitiesDiscoverV2,
@@ -77,13 +77,13 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
       } catch {
         // No --allow-sys.
       }
-      const layers = codexHome === null ? [] : await readConfigLayers(codexHome, params.configPaths);
+      const config = await readConfigLayers(codexHome, params.configPaths);
       return {
         userHomeDir: home === null ? null : toFileUri(home),
         codexHomeDir: codexHome === null ? null : toFileUri(codexHome),
         hostname,
-        config: { layers, cloudInsertionIndex: 0 },
-        requirements: { layers: [], cloudInsertionIndex: 0 },
+        config,
+        requirements: await readRequirementsLayers(params.requirementsPaths),
       };
     });
 }

@@ -20,7 +20,7 @@ export const SERVER_CAPABILITIES: Readonly<Required<EnvironmentCapabilities>> = 
   // capabilities/discoverV2 and capabilityRoots/discoverV1, their `sandbox` enforced as fs/* enforces it.
   capabilityDiscoverySandbox: true,
   capabilityDiscoveryV2: true,
-  // environmentConfig/read: the user layer of $CODEX_HOME/config.toml (no requirements layers).
+  // environmentConfig/read: system, user and legacy managed config layers; /etc/codex/requirements.toml.
   environmentConfigRead: true,
   // fs/watchMissing, and fs/open + readBlock/writeBlock, sandboxed or not.
   fsWatchMissing: true,

@@ -110,7 +110,8 @@ function withoutMembers(value: Json, names: readonly string[]): Json {
  * Runs `steps` on the reference, then on ours, each with a fresh fixture made by `setup`. `extensions`
  * names members only ours sends (allowed on the wire), left out of the comparison. `env` adds variables
  * to both servers' environment (`HOME`, `CODEX_HOME` inside the fixture); `tempRoot` is where the fixture
- * is made (default the system temp dir; the reference refuses a `CODEX_HOME` under it).
+ * is made (default the system temp dir; the reference refuses a `CODEX_HOME` under it); `wrap` runs both
+ * under a command prefix.
  */
 export async function compare(
   setup: (w: string) => Promise<void> | void,
@@ -120,6 +121,8 @@ export async function compare(
     extensions?: readonly string[];
     env?: (w: string) => Record<string, string>;
     tempRoot?: string;
+    /** An argv prefix both servers run under, made once `env` ran (`unshare ...`). */
+    wrap?: (w: string) => string[];
   } = {},
 ): Promise<void> {
   const results: Json[][] = [];
@@ -128,7 +131,10 @@ export async function compare(
       await Deno.makeTempDir({ prefix: `fs-diff-${which}-`, dir: options.tempRoot }),
     );
     const env = options.env?.(w);
-    const server = which === "reference" ? await startReferenceStdio(env) : startStdioServer([], env);
+    const wrap = options.wrap?.(w) ?? [];
+    const server = which === "reference"
+      ? await startReferenceStdio(env, wrap)
+      : startStdioServer([], env, wrap);
     const peer = server.peer!;
     try {
       await setup(w);
