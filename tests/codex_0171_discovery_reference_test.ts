@@ -458,3 +458,18 @@ Deno.test({
       configRead([["model"]], [["allowed_approval_policies"]]),
     ], { ...options(), wrap: privateEtc }),
 });
+
+Deno.test({
+  ignore: !canUnshareMounts() && Deno.env.get("CI") !== "true",
+  name: "capabilities/discoverV2 also lists /etc/codex/skills as system-skills, after the user's",
+  fn: () =>
+    compare(async (w) => {
+      await write(`${w}/etc/codex/skills/sysk/SKILL.md`, skill("sysk", "machine skill"));
+      await write(`${w}/etc/codex/skills/bad/SKILL.md`, "no front matter\n");
+      await write(`${w}/ch/skills/s1/SKILL.md`, skill("s1", "codex home skill"));
+      await write(`${w}/home/.agents/skills/usk/SKILL.md`, skill("usk", "user agent skill"));
+    }, [
+      ...handshake,
+      call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+    ], { ...options(), wrap: privateEtc }),
+});

@@ -1,6 +1,6 @@
 /**
- * `capabilities/discoverV2` as Codex 0.171 answers it: the skills under `$CODEX_HOME/skills` and
- * `$HOME/.agents/skills`, parsed (SKILL.md front matter: name, description, metadata.short-description;
+ * `capabilities/discoverV2` as Codex 0.171 answers it: the skills under `$CODEX_HOME/skills`,
+ * `$HOME/.agents/skills` and `/etc/codex/skills`, parsed (SKILL.md front matter: name, description, metadata.short-description;
  * `agents/openai.yaml`: dependencies and policy), in path order within each root. A SKILL.md that cannot
  * be used (no front matter, no description, too big, not UTF-8) is skipped and the answer carries the
  * general "incomplete" warning; so does a cut-short scan or an unreadable `agents/openai.yaml`.
@@ -25,8 +25,12 @@ export function skillRoots(home: string | null, codexHome: string | null): { id:
   const codex = codexHome ?? (home === null ? null : join(home, ".codex"));
   if (codex !== null) roots.push({ id: "codex-home-skills", dir: join(codex, "skills") });
   if (home !== null) roots.push({ id: "user-agent-skills", dir: join(home, ".agents/skills") });
+  roots.push({ id: "system-skills", dir: SYSTEM_SKILLS });
   return roots;
 }
+
+/** The machine's skills (0.171's `system-skills` root), next to its system config in `/etc/codex`. */
+const SYSTEM_SKILLS = "/etc/codex/skills";
 
 /** `capabilities/discoverV2`: the parsed skills of every skill root that is a directory. */
 export async function discoverSkills(
