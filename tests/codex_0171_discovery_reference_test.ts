@@ -473,3 +473,52 @@ Deno.test({
       call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
     ], { ...options(), wrap: privateEtc }),
 });
+
+async function pluginsFixture(w: string): Promise<void> {
+  const cache = `${w}/ch/plugins/cache`;
+  const plugin = async (path: string, manifest: string, skillsDir = "skills") => {
+    await write(`${cache}/${path}/.codex-plugin/plugin.json`, manifest);
+    await write(`${cache}/${path}/${skillsDir}/s/SKILL.md`, skill("s", `in ${path}`));
+  };
+  await plugin("mk/plain/1.0.0", '{"name":"plain","version":"1.0.0"}\n');
+  // The highest version directory wins, numbers compared as numbers; the manifest's version is not used.
+  await plugin("mk/versions/9.0.0", '{"name":"versions"}\n');
+  await plugin("mk/versions/10.0.0", '{"name":"versions","version":"0.0.1"}\n');
+  await plugin("mk/versions/2.0.0-beta", '{"name":"versions"}\n');
+  // Display name, skill prefix from the manifest; custom and listed skill directories; MCP and apps files.
+  await plugin("mk/named/1.0.0", '{"name":"other-name","interface":{"displayName":"Pretty"}}\n');
+  await plugin("mk/custom/1.0.0", '{"name":"custom","skills":["./more/","./skills"]}\n', "more");
+  await write(`${cache}/mk/custom/1.0.0/skills/t/SKILL.md`, skill("t", "default dir too"));
+  await write(`${cache}/mk/custom/1.0.0/.mcp.json`, '{"mcpServers":{}}\n');
+  await write(`${cache}/mk/custom/1.0.0/.app.json`, '{"apps":{}}\n');
+  await plugin("mk/nameless/1.0.0", "{}\n");
+  await write(`${cache}/mk/nameless/1.0.0/skills/s/agents/openai.yaml`, "policy:\n  products: [codex]\n");
+  await plugin("other/p/1.0.0", '{"name":"p"}\n');
+  // Skipped silently: hidden marketplaces and plugins, files. Skipped with a warning each: no manifest,
+  // a manifest that is not JSON, no version directory; a bad skill warns once for its plugin.
+  await plugin(".hidden/h/1.0.0", '{"name":"h"}\n');
+  await plugin("mk/.hidden/1.0.0", '{"name":"h"}\n');
+  await write(`${cache}/mk/afile`, "x\n");
+  await Deno.mkdir(`${cache}/mk/nomanifest/1.0.0/skills`, { recursive: true });
+  await write(`${cache}/mk/badjson/1.0.0/.codex-plugin/plugin.json`, "{bad\n");
+  await write(`${cache}/mk/noversion/.codex-plugin/plugin.json`, "{}\n");
+  await write(`${cache}/mk/plain/1.0.0/skills/bad/SKILL.md`, "no front matter\n");
+  await write(`${cache}/mk/plain/1.0.0/skills/bad2/SKILL.md`, "no front matter\n");
+  // Enabling or disabling in config.toml does not change the list.
+  await write(`${w}/ch/config.toml`, '[plugins."p@other"]\nenabled = false\n');
+}
+
+Deno.test("capabilities/discoverV2 lists every installed plugin of CODEX_HOME/plugins/cache with its skills", () =>
+  // The plugins exist before the servers start: 0.171 started without a plugin cache later reports fewer
+  // warnings for the broken ones (one instead of one each).
+  compare(() => {}, [
+    ...handshake,
+    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
+  ], {
+    ...options(),
+    env: async (w) => {
+      const env = homes(w);
+      await pluginsFixture(w);
+      return env;
+    },
+  }));

@@ -70,6 +70,12 @@ Deno.test("every method's result matches its protocol result schema", async () =
           `${dir}/ch/skills/s/agents/openai.yaml`,
           "policy:\n  products: [codex]\ndependencies:\n  tools:\n    - type: mcp\n      value: v\n",
         );
+        const plugin = `${dir}/ch/plugins/cache/mk/p/1.0.0`;
+        await Deno.mkdir(`${plugin}/.codex-plugin`, { recursive: true });
+        await Deno.writeTextFile(`${plugin}/.codex-plugin/plugin.json`, '{"name":"p"}');
+        await Deno.writeTextFile(`${plugin}/.mcp.json`, "{}");
+        await Deno.mkdir(`${plugin}/skills/x`, { recursive: true });
+        await Deno.writeTextFile(`${plugin}/skills/x/SKILL.md`, "---\nname: x\ndescription: d\n---\n");
         await Deno.mkdir(`${dir}/ch/.codex-plugin`);
         await Deno.writeTextFile(`${dir}/ch/.codex-plugin/plugin.json`, "{}");
         await Deno.writeTextFile(`${dir}/ch/config.toml`, 'model = "m"\n[mcp_servers.a]\ncommand = "c"\n');

@@ -20,6 +20,8 @@ export interface ScanFs {
     root: string,
     limits: { maxDepth: number; maxDirectories: number },
   ): Promise<{ files: string[]; truncated: boolean }>;
+  /** A directory's entries (types following symlinks), or `null` when it cannot be read. */
+  listDirectory(path: string): Promise<{ name: string; isDirectory: boolean }[] | null>;
   /** At most the first `maxBytes` bytes of a file, or `null` when it cannot be read. */
   readBytes(path: string, maxBytes: number): Promise<Uint8Array | null>;
 }

@@ -17,7 +17,8 @@ import type {
 import { toFileUri } from "../protocol/paths.ts";
 import { basename, join, parent, readCapabilityFile, scanFiles, type ScanFs } from "./capability_files.ts";
 
-const INCOMPLETE = "some capability metadata could not be loaded; discovery may be incomplete";
+/** The warning 0.171 adds once per skill root or plugin that was not fully read. */
+export const INCOMPLETE = "some capability metadata could not be loaded; discovery may be incomplete";
 
 /** The skill roots of `capabilities/discoverV2`, by id. */
 export function skillRoots(home: string | null, codexHome: string | null): { id: string; dir: string }[] {
@@ -32,33 +33,53 @@ export function skillRoots(home: string | null, codexHome: string | null): { id:
 /** The machine's skills (0.171's `system-skills` root), next to its system config in `/etc/codex`. */
 const SYSTEM_SKILLS = "/etc/codex/skills";
 
-/** `capabilities/discoverV2`: the parsed skills of every skill root that is a directory. */
+/** A skill as parsed, before it is placed in a root or a plugin. */
+export type ParsedSkill = Omit<DiscoveredSkill, "discoveryRoot">;
+
+/**
+ * The parsed skills under `dir` in path order; `incomplete` when one was skipped, an `agents/openai.yaml`
+ * could not be read or the scan was cut short (0.171 then adds its general warning once for `dir`).
+ */
+export async function scanSkillDir(
+  fs: ScanFs,
+  dir: string,
+): Promise<{ skills: ParsedSkill[]; incomplete: boolean }> {
+  const skills: ParsedSkill[] = [];
+  const { files, truncated } = await scanFiles(fs, dir);
+  // 0.171 reports a cut-short scan here with the general warning, not the traversal-limit one.
+  let incomplete = truncated;
+  for (const file of files.filter((f) => basename(f) === "SKILL.md")) {
+    const read = await readCapabilityFile(fs, file);
+    const front = "text" in read ? frontMatter(read.text) : null;
+    const fields = front === null ? null : skillFields(front, basename(parent(file)));
+    if (fields === null) {
+      incomplete = true;
+      continue;
+    }
+    const metadata = await openaiYaml(fs, parent(file), () => incomplete = true);
+    skills.push({ ...fields, path: toFileUri(file), ...metadata });
+  }
+  return { skills, incomplete };
+}
+
+/** `capabilities/discoverV2`'s skills: those of every skill root that is a directory. */
 export async function discoverSkills(
   fs: ScanFs,
   roots: { id: string; dir: string }[],
-): Promise<DiscoverV2Result> {
+): Promise<Pick<DiscoverV2Result, "skills" | "warnings">> {
   const skills: DiscoveredSkill[] = [];
-  let incomplete = false;
+  const warnings: string[] = [];
   for (const root of roots) {
     const isDir = await fs.isDirectory(root.dir).catch(() => false);
     if (!isDir) continue;
     const discoveryRoot = { id: root.id, path: toFileUri(root.dir) };
-    const { files, truncated } = await scanFiles(fs, root.dir);
-    // 0.171 reports a cut-short scan here with the general warning, not the traversal-limit one.
-    if (truncated) incomplete = true;
-    for (const file of files.filter((f) => basename(f) === "SKILL.md")) {
-      const read = await readCapabilityFile(fs, file);
-      const front = "text" in read ? frontMatter(read.text) : null;
-      const fields = front === null ? null : skillFields(front, basename(parent(file)));
-      if (fields === null) {
-        incomplete = true;
-        continue;
-      }
-      const metadata = await openaiYaml(fs, parent(file), () => incomplete = true);
-      skills.push({ ...fields, path: toFileUri(file), discoveryRoot, ...metadata });
+    const scanned = await scanSkillDir(fs, root.dir);
+    if (scanned.incomplete) warnings.push(INCOMPLETE);
+    for (const { dependencies, policy, ...named } of scanned.skills) {
+      skills.push({ ...named, discoveryRoot, dependencies, policy });
     }
   }
-  return { plugins: [], skills, warnings: incomplete ? [INCOMPLETE] : [] };
+  return { skills, warnings };
 }
 
 /**

@@ -67,10 +67,35 @@ export const DiscoveredSkillSchema = lazySchema(() =>
 );
 export type DiscoveredSkill = z.infer<typeof DiscoveredSkillSchema>;
 
+/** An installed plugin: its files and its skills (named `plugin:skill`). */
+export const DiscoveredPluginSchema = lazySchema(() =>
+  z.object({
+    id: z.string(),
+    displayName: z.string(),
+    remotePluginId: z.nullable(z.string()),
+    version: z.string(),
+    root: z.string(),
+    files: z.object({
+      manifest: CapabilityFileSchema,
+      mcpConfig: z.nullable(CapabilityFileSchema),
+      appsConfig: z.nullable(CapabilityFileSchema),
+    }),
+    skills: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        shortDescription: z.nullable(z.string()),
+        path: z.string(),
+        dependencies: z.nullable(z.object({ tools: z.array(SkillToolDependencySchema) })),
+        policy: z.nullable(SkillPolicySchema),
+      }),
+    ),
+  })
+);
+
 export const DiscoverV2ResultSchema = lazySchema(() =>
   z.object({
-    /** Always empty in 0.171 as observed. */
-    plugins: z.array(z.unknown()),
+    plugins: z.array(DiscoveredPluginSchema),
     skills: z.array(DiscoveredSkillSchema),
     warnings: z.array(z.string()),
   })

@@ -8,6 +8,7 @@
 import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
 import { discoverSkills, skillRoots } from "../environment/skills_scan.ts";
 import { scanCapabilityRoot } from "../environment/capability_roots.ts";
+import { discoverPlugins } from "../environment/plugin_scan.ts";
 import type { ScanFs } from "../environment/capability_files.ts";
 import { checkConfigPaths, readConfigLayers, readRequirementsLayers } from "../config/codex_config_read.ts";
 import type { SandboxContext } from "../protocol/sandbox.ts";
@@ -46,6 +47,14 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
       const files = walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
       return { files, truncated: walked.truncated };
     },
+    listDirectory: async (path) => {
+      try {
+        const { entries } = await fs["fs/readDirectory"]({ path, sandbox });
+        return entries.map((e) => ({ name: e.fileName, isDirectory: e.isDirectory }));
+      } catch {
+        return null;
+      }
+    },
     readBytes: async (path, maxBytes) => {
       try {
         const { dataBase64 } = await fs["fs/readFile"]({ path, sandbox, offset: 0, length: maxBytes });
@@ -56,9 +65,16 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
     },
   });
   methods
-    .register(CapabilitiesDiscoverV2, (params) => {
+    .register(CapabilitiesDiscoverV2, async (params) => {
       const { home, codexHome } = homes();
-      return discoverSkills(scanFs(params.sandbox), skillRoots(home, codexHome));
+      const fs = scanFs(params.sandbox);
+      const skills = await discoverSkills(fs, skillRoots(home, codexHome));
+      const plugins = await discoverPlugins(fs, codexHome);
+      return {
+        plugins: plugins.plugins,
+        skills: skills.skills,
+        warnings: [...skills.warnings, ...plugins.warnings],
+      };
     })
     .register(CapabilityRootsDiscoverV1, async (params) => {
       const roots = [];
