@@ -5,6 +5,7 @@
  */
 import { runFsRequest } from "../fs/run_request.ts";
 import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
+import { DISCOVERY_HELPER_METHOD, runDiscoveryHelperRequest } from "../server/discovery_jobs.ts";
 import { VERSION } from "../version.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
@@ -27,7 +28,11 @@ commands:
 export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper(runFsRequest);
+    if (first === SANDBOX_HELPER_ARG) {
+      return await runSandboxHelper((method, params) =>
+        method === DISCOVERY_HELPER_METHOD ? runDiscoveryHelperRequest(params) : runFsRequest(method, params)
+      );
+    }
     if (first === "run") return await runRunCommand(rest);
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);

@@ -1,15 +1,20 @@
 /**
  * `capabilities/discoverV2`, `capabilityRoots/discoverV1` and `environmentConfig/read` (Codex 0.171).
- * Discovery reads files through the `fs/*` handler table, so a `sandbox` context is honoured exactly as
- * `fs/*` honours it: run directly, or under bubblewrap where only the granted paths exist.
+ * A discovery's `sandbox` context is honoured as `fs/*` honours it (the same plan): run directly, or
+ * under bubblewrap where only the granted paths exist (see discovery_jobs.ts).
  *
  * @module
  */
-import { createFsHandlers, type FsOptions } from "./fs_handlers.ts";
-import { discoverSkills, skillRoots } from "../environment/skills_scan.ts";
-import { scanCapabilityRoot } from "../environment/capability_roots.ts";
-import { discoverPlugins } from "../environment/plugin_scan.ts";
-import type { ScanFs } from "../environment/capability_files.ts";
+import type { FsOptions } from "./fs_handlers.ts";
+import {
+  DISCOVERY_HELPER_METHOD,
+  type DiscoveryJob,
+  localScanFs,
+  runDiscoveryJob,
+} from "./discovery_jobs.ts";
+import { sandboxPlan } from "../sandbox/policy.ts";
+import { runInSandbox } from "../sandbox/run_helper.ts";
+import type { CapabilityRootResult, DiscoverV2Result } from "../protocol/capabilities.ts";
 import { checkConfigPaths, readConfigLayers, readRequirementsLayers } from "../config/codex_config_read.ts";
 import type { SandboxContext } from "../protocol/sandbox.ts";
 import {
@@ -35,52 +40,22 @@ function trimSlashes(path: string): string {
 
 /** Registers the discovery and environment-config methods. */
 export function registerDiscoveryMethods(methods: MethodTable, options: FsOptions = {}): void {
-  const fs = createFsHandlers(options);
-  const scanFs = (sandbox: SandboxContext | null | undefined): ScanFs => ({
-    isDirectory: async (path) => (await fs["fs/getMetadata"]({ path, sandbox })).isDirectory,
-    listFiles: async (root, { maxDepth, maxDirectories }) => {
-      const walked = await fs["fs/walk"]({
-        path: root,
-        options: { maxDepth, maxDirectories, maxEntries: 50_000, followDirectorySymlinks: true },
-        sandbox,
-      });
-      const files = walked.entries.filter((e) => e.kind === "file").map((e) => parseAbsolutePath(e.path));
-      return { files, truncated: walked.truncated };
-    },
-    listDirectory: async (path) => {
-      try {
-        const { entries } = await fs["fs/readDirectory"]({ path, sandbox });
-        return entries.map((e) => ({ name: e.fileName, isDirectory: e.isDirectory }));
-      } catch {
-        return null;
-      }
-    },
-    readBytes: async (path, maxBytes) => {
-      try {
-        const { dataBase64 } = await fs["fs/readFile"]({ path, sandbox, offset: 0, length: maxBytes });
-        return Uint8Array.fromBase64(dataBase64);
-      } catch {
-        return null;
-      }
-    },
-  });
+  // Directly, or (restricted sandbox) whole inside one helper, as fs/* decides from the same context.
+  const run = async <R>(job: DiscoveryJob, sandbox: SandboxContext | null | undefined): Promise<R> => {
+    const plan = sandboxPlan(sandbox);
+    if (plan.kind === "direct") return await runDiscoveryJob(job, localScanFs()) as R;
+    return await runInSandbox(DISCOVERY_HELPER_METHOD, job, plan, options) as R;
+  };
   methods
-    .register(CapabilitiesDiscoverV2, async (params) => {
+    .register(CapabilitiesDiscoverV2, (params) => {
       const { home, codexHome } = homes();
-      const fs = scanFs(params.sandbox);
-      const skills = await discoverSkills(fs, skillRoots(home, codexHome));
-      const plugins = await discoverPlugins(fs, codexHome);
-      return {
-        plugins: plugins.plugins,
-        skills: skills.skills,
-        warnings: [...skills.warnings, ...plugins.warnings],
-      };
+      return run<DiscoverV2Result>({ kind: "skills", home, codexHome }, params.sandbox);
     })
     .register(CapabilityRootsDiscoverV1, async (params) => {
-      const roots = [];
-      for (const root of params.roots) {
-        const native = trimSlashes(parseAbsolutePath(root.path));
-        roots.push(await scanCapabilityRoot(scanFs(root.sandbox), root.id, root.path, native));
+      const roots: CapabilityRootResult[] = [];
+      for (const { id, path, sandbox } of params.roots) {
+        const root = trimSlashes(parseAbsolutePath(path));
+        roots.push(await run<CapabilityRootResult>({ kind: "root", id, uri: path, root }, sandbox));
       }
       return { roots };
     })
