@@ -22,10 +22,19 @@ export const FileUriSchema = lazySchema(() =>
   )
 );
 
-const sandbox = lazySchema(() => z.nullish(SandboxContextSchema));
+/** A root's sandbox context: fs/*'s, under the reference's struct name. */
+const sandbox = lazySchema(() =>
+  z.nullish(z.object(SandboxContextSchema.shape, { error: "struct WireFileSystemSandboxContext" }))
+);
 
 /** `capabilities/discoverV2`'s sandbox context: as fs/*'s, but its `cwd` is a required `file:` URI. */
-const discoverSandbox = lazySchema(() => z.nullish(z.extend(SandboxContextSchema, { cwd: FileUriSchema })));
+const discoverSandbox = lazySchema(() =>
+  z.nullish(
+    z.object({ ...SandboxContextSchema.shape, cwd: FileUriSchema }, {
+      error: "struct FileSystemSandboxContext",
+    }),
+  )
+);
 
 export const DiscoverV2ParamsSchema = lazySchema(() =>
   z.object({ cwd: FileUriSchema, sandbox: discoverSandbox })
@@ -103,7 +112,9 @@ export const DiscoverV2ResultSchema = lazySchema(() =>
 export type DiscoverV2Result = z.infer<typeof DiscoverV2ResultSchema>;
 
 export const CapabilityRootRequestSchema = lazySchema(() =>
-  z.object({ id: z.string(), path: FileUriSchema, sandbox })
+  z.object({ id: z.string(), path: FileUriSchema, sandbox }, {
+    error: "struct WireCapabilityRootDiscoverRequest",
+  })
 );
 export type CapabilityRootRequest = z.infer<typeof CapabilityRootRequestSchema>;
 export const CapabilityRootsParamsSchema = lazySchema(() =>
