@@ -102,9 +102,12 @@ Deno.test("a skill without a description is skipped with a warning; no skills at
     await write(`${w}/ch/skills/indent/SKILL.md`, "---\nname: [\n  description: indented\n---\n");
   }, [
     call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
-    { act: (w) => Deno.remove(`${w}/ch/skills`, { recursive: true }) },
-    call("capabilities/discoverV2", (w) => ({ cwd: u(w) })),
   ], options()));
+
+// A fresh server each: 0.171 seems to keep discovery results for a while, so a rescan right after a
+// change may still show the old warnings.
+Deno.test("capabilities/discoverV2 with no skill roots at all is empty, without warnings", () =>
+  compare(() => {}, [call("capabilities/discoverV2", (w) => ({ cwd: u(w) }))], options()));
 
 Deno.test("capabilities/discoverV2 params errors are -32602 before the gate", () =>
   compare(() => {}, [
