@@ -60,6 +60,37 @@ Deno.test("every method's result matches its protocol result schema", async () =
       await call("environment/info", null);
       await call("environment/status", null);
 
+      // Discovery and config read this process's $CODEX_HOME: point it at the fixture for these calls.
+      const codexHome = Deno.env.get("CODEX_HOME");
+      Deno.env.set("CODEX_HOME", `${dir}/ch`);
+      try {
+        await Deno.mkdir(`${dir}/ch/skills/s/agents`, { recursive: true });
+        await Deno.writeTextFile(`${dir}/ch/skills/s/SKILL.md`, "---\nname: s\ndescription: d\n---\n");
+        await Deno.writeTextFile(
+          `${dir}/ch/skills/s/agents/openai.yaml`,
+          "policy:\n  products: [codex]\ndependencies:\n  tools:\n    - type: mcp\n      value: v\n",
+        );
+        const plugin = `${dir}/ch/plugins/cache/mk/p/1.0.0`;
+        await Deno.mkdir(`${plugin}/.codex-plugin`, { recursive: true });
+        await Deno.writeTextFile(`${plugin}/.codex-plugin/plugin.json`, '{"name":"p"}');
+        await Deno.writeTextFile(`${plugin}/.mcp.json`, "{}");
+        await Deno.mkdir(`${plugin}/skills/x`, { recursive: true });
+        await Deno.writeTextFile(`${plugin}/skills/x/SKILL.md`, "---\nname: x\ndescription: d\n---\n");
+        await Deno.mkdir(`${dir}/ch/.codex-plugin`);
+        await Deno.writeTextFile(`${dir}/ch/.codex-plugin/plugin.json`, "{}");
+        await Deno.writeTextFile(`${dir}/ch/config.toml`, 'model = "m"\n[mcp_servers.a]\ncommand = "c"\n');
+        await call("capabilities/discoverV2", { cwd: `file://${dir}` });
+        await call("capabilityRoots/discoverV1", { roots: [{ id: "r", path: `file://${dir}/ch` }] });
+        await call("environmentConfig/read", {
+          cwd: `file://${dir}`,
+          configPaths: [["model"], ["mcp_servers"]],
+          requirementsPaths: [],
+        });
+      } finally {
+        if (codexHome === undefined) Deno.env.delete("CODEX_HOME");
+        else Deno.env.set("CODEX_HOME", codexHome);
+      }
+
       await call("process/start", bashStart("pipe", "cat", { pipeStdin: true, ackMode: "read" }));
       await call("process/write", { processId: "pipe", chunk: textb64("hello\n") });
       await call("process/closeStdin", { processId: "pipe" });

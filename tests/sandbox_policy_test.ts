@@ -134,6 +134,15 @@ Deno.test("sandbox/plan resolves cwd-relative entries against cwd and requires c
   });
 });
 
+Deno.test("sandbox/plan reads a file: URI entry path as absolute, not relative to cwd", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.mkdir(`${dir}/cwd`);
+    const plan = enforced(managed([at(`file://${dir}/sub`, "read")], { cwd: `${dir}/cwd` }));
+    assert.deepEqual(plan.mounts.map((m) => [m.path, m.access]), [[`${dir}/sub`, "read"]]);
+  });
+});
+
 Deno.test("sandbox/plan expands glob entries into the existing paths they match", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/a/b`, { recursive: true });

@@ -5,6 +5,7 @@
  */
 import { runFsRequest } from "../fs/run_request.ts";
 import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
+import { DISCOVERY_HELPER_METHOD, runDiscoveryHelperRequest } from "../server/discovery_jobs.ts";
 import { VERSION } from "../version.ts";
 import { runCompletionCommand } from "./completion_command.ts";
 import { runCpCommand } from "./cp_command.ts";
@@ -34,7 +35,11 @@ commands:
 export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === SANDBOX_HELPER_ARG) return await runSandboxHelper(runFsRequest);
+    if (first === SANDBOX_HELPER_ARG) {
+      return await runSandboxHelper((method, params) =>
+        method === DISCOVERY_HELPER_METHOD ? runDiscoveryHelperRequest(params) : runFsRequest(method, params)
+      );
+    }
     if (first === "run" || first === "envs" || first === "cp") {
       // The in-process `local` environment logs as a server would (EXEC_SERVER_LOG, EXEC_SERVER_LOG_FORMAT).
       const { level, format } = logSettings(undefined, undefined, TOP_USAGE);

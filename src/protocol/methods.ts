@@ -7,6 +7,14 @@
  */
 import * as z from "../util/zod.ts";
 import { lazySchema } from "./schema.ts";
+import {
+  CapabilityRootsParamsSchema,
+  CapabilityRootsResultSchema,
+  DiscoverV2ParamsSchema,
+  DiscoverV2ResultSchema,
+  EnvironmentConfigReadParamsSchema,
+  EnvironmentConfigReadResultSchema,
+} from "./capabilities.ts";
 import { EnvironmentInfoResultSchema, EnvironmentStatusResultSchema } from "./environment.ts";
 import {
   FsCanonicalizeResultSchema,
@@ -60,7 +68,15 @@ import {
 } from "./process.ts";
 
 /** The handshake gate family named in `-32600` gate errors; `null` for `initialize` itself. */
-export type GateFamily = "exec" | "filesystem" | "http" | "environment info" | "environment status" | null;
+export type GateFamily =
+  | "exec"
+  | "filesystem"
+  | "http"
+  | "environment info"
+  | "environment status"
+  | "capability discovery"
+  | "environment config"
+  | null;
 
 /** A request method: name, schemas, gate, and the struct name used in null-params errors. */
 export interface RequestType<P, R> {
@@ -179,6 +195,27 @@ export const EnvironmentStatus = request(
   EnvironmentStatusResultSchema,
   "environment status",
   null,
+);
+export const CapabilitiesDiscoverV2 = request(
+  "capabilities/discoverV2",
+  DiscoverV2ParamsSchema,
+  DiscoverV2ResultSchema,
+  "capability discovery",
+  "DiscoverV2CapabilitiesRequest",
+);
+export const CapabilityRootsDiscoverV1 = request(
+  "capabilityRoots/discoverV1",
+  CapabilityRootsParamsSchema,
+  CapabilityRootsResultSchema,
+  "capability discovery",
+  "WireCapabilityRootsDiscoverParams",
+);
+export const EnvironmentConfigRead = request(
+  "environmentConfig/read",
+  EnvironmentConfigReadParamsSchema,
+  EnvironmentConfigReadResultSchema,
+  "environment config",
+  "EnvironmentConfigReadParams",
 );
 export const FsReadFile = request(
   "fs/readFile",
@@ -309,6 +346,9 @@ export const REQUESTS = Object.fromEntries(
     ProcessAck,
     EnvironmentInfo,
     EnvironmentStatus,
+    CapabilitiesDiscoverV2,
+    CapabilityRootsDiscoverV1,
+    EnvironmentConfigRead,
     FsReadFile,
     FsWriteFile,
     FsCreateDirectory,

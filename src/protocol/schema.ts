@@ -74,10 +74,15 @@ export function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case "invalid_type": {
       const last = issue.path.at(-1);
       if (value === undefined && typeof last === "string") return `missing field \`${last}\``;
-      const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
+      // A struct named by its schema (`z.object(shape, { error: "struct Name" })`), as serde names it.
+      const named = issue.expected === "object" && issue.message.startsWith("struct ");
+      const expected = named ? issue.message : EXPECTED_NAMES[issue.expected] ?? issue.expected;
       return `invalid type: ${describeValue(value)}, expected ${expected}${at}`;
     }
     case "invalid_value":
+      if (value === undefined && typeof issue.path.at(-1) === "string") {
+        return `missing field \`${String(issue.path.at(-1))}\``;
+      }
       if (typeof value === "string") {
         return `unknown variant \`${value}\`, expected one of ${
           issue.values.map((v) => `\`${String(v)}\``).join(", ")

@@ -119,6 +119,8 @@ function resolveEntry(entry: SandboxEntry, cwd: string | null, roots: string[] |
   const access = accessOf(entry);
   const relative = (path: string): string => {
     if (path.startsWith("/")) return path;
+    // Codex 0.171 sends entry paths as `file:` URIs.
+    if (/^file:/i.test(path)) return parseAbsolutePath(path);
     if (cwd === null) throw new RpcError(ErrorCode.InvalidRequest, DYNAMIC_NEEDS_CWD);
     return joinPath(cwd, path);
   };

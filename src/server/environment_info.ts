@@ -17,10 +17,11 @@ export const SERVER_CAPABILITIES: Readonly<Required<EnvironmentCapabilities>> = 
   networkProxyTransparentTcp: false,
   credentialMasking: false,
   credentialMaskingCustomProviders: false,
-  // Not implemented: capabilities/discoverV2, capabilityRoots/discoverV1, environmentConfig/read.
-  capabilityDiscoverySandbox: false,
-  capabilityDiscoveryV2: false,
-  environmentConfigRead: false,
+  // capabilities/discoverV2 and capabilityRoots/discoverV1, their `sandbox` enforced as fs/* enforces it.
+  capabilityDiscoverySandbox: true,
+  capabilityDiscoveryV2: true,
+  // environmentConfig/read: system, user and legacy managed config layers; /etc/codex/requirements.toml.
+  environmentConfigRead: true,
   // fs/watchMissing, and fs/open + readBlock/writeBlock, sandboxed or not.
   fsWatchMissing: true,
   sandboxedFileStreaming: true,

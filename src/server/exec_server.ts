@@ -17,6 +17,7 @@ import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.ts";
 import { registerProcessMethods } from "./process_methods.ts";
 import { registerHttpMethods } from "./http_methods.ts";
 import { registerFsMethods } from "./fs_methods.ts";
+import { registerDiscoveryMethods } from "./discovery_methods.ts";
 import { Session } from "./session.ts";
 import { AuditEvents, logAuditEvent } from "./audit.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -58,6 +59,7 @@ export class ExecServer implements ConnectionHost {
     this.methods.register(EnvironmentInfo, () => environmentInfo());
     this.methods.register(EnvironmentStatus, () => ({ status: "ready" }));
     registerFsMethods(this.methods, this.audit);
+    registerDiscoveryMethods(this.methods);
     registerHttpMethods(this.methods, this.options, this.audit);
     this.firstClient.then(() => {
       preloadNodeTty();

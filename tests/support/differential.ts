@@ -108,17 +108,34 @@ function withoutMembers(value: Json, names: readonly string[]): Json {
 
 /**
  * Runs `steps` on the reference, then on ours, each with a fresh fixture made by `setup`. `extensions`
- * names members only ours sends (allowed on the wire), left out of the comparison.
+ * names members only ours sends (allowed on the wire), left out of the comparison. `env` adds variables
+ * to both servers' environment (`HOME`, `CODEX_HOME` inside the fixture; it runs before they start, so it
+ * may also make fixture files a server should find at start-up); `tempRoot` is where the fixture
+ * is made (default the system temp dir; the reference refuses a `CODEX_HOME` under it); `wrap` runs both
+ * under a command prefix.
  */
 export async function compare(
   setup: (w: string) => Promise<void> | void,
   steps: Step[],
-  options: { handshake?: boolean; extensions?: readonly string[] } = {},
+  options: {
+    handshake?: boolean;
+    extensions?: readonly string[];
+    env?: (w: string) => Record<string, string> | Promise<Record<string, string>>;
+    tempRoot?: string;
+    /** An argv prefix both servers run under, made once `env` ran (`unshare ...`). */
+    wrap?: (w: string) => string[];
+  } = {},
 ): Promise<void> {
   const results: Json[][] = [];
   for (const which of ["reference", "ours"]) {
-    const w = await Deno.realPath(await Deno.makeTempDir({ prefix: `fs-diff-${which}-` }));
-    const server = which === "reference" ? await startReferenceStdio() : startStdioServer();
+    const w = await Deno.realPath(
+      await Deno.makeTempDir({ prefix: `fs-diff-${which}-`, dir: options.tempRoot }),
+    );
+    const env = await options.env?.(w);
+    const wrap = options.wrap?.(w) ?? [];
+    const server = which === "reference"
+      ? await startReferenceStdio(env, wrap)
+      : startStdioServer([], env, wrap);
     const peer = server.peer!;
     try {
       await setup(w);

@@ -18,19 +18,24 @@ export interface ReferenceStdio {
 
 /**
  * Starts `codex exec-server --listen stdio` of Codex 0.171.0 (fetched on first use); `env` adds variables
- * to the inherited environment.
+ * to the inherited environment (its `CODEX_HOME` replaces the scratch one); `wrap` is an argv prefix that
+ * runs it (`unshare ...`).
  */
-export async function startReferenceStdio(env: Record<string, string> = {}): Promise<ReferenceStdio> {
+export async function startReferenceStdio(
+  env: Record<string, string> = {},
+  wrap: string[] = [],
+): Promise<ReferenceStdio> {
   const codex = await codexBinary("0.171.0");
   const root = cacheRoot();
   await Deno.mkdir(root, { recursive: true });
   const home = await Deno.makeTempDir({ dir: root, prefix: "ref-home-" });
-  const child = new Deno.Command(codex, {
-    args: ["exec-server", "--listen", "stdio"],
+  const argv = [...wrap, codex, "exec-server", "--listen", "stdio"];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
-    env: { ...env, CODEX_HOME: home },
+    env: { CODEX_HOME: home, ...env },
   }).spawn();
   const peer = new RpcPeer(
     new StreamTransport(child.stdout, child.stdin, { description: "reference stdio" }),

@@ -77,10 +77,18 @@ export interface ServerProcess {
   close(): Promise<Deno.CommandStatus>;
 }
 
-/** Runs `main.ts --listen stdio [args]` and returns a peer on its pipes. */
-export function startStdioServer(args: string[] = [], env?: Record<string, string>): ServerProcess {
-  const child = new Deno.Command(SERVER_ARGV[0], {
-    args: [...SERVER_ARGV.slice(1), "--listen", "stdio", ...args],
+/**
+ * Runs `main.ts --listen stdio [args]` and returns a peer on its pipes; `wrap` is an argv prefix that
+ * runs it (`unshare ...`).
+ */
+export function startStdioServer(
+  args: string[] = [],
+  env?: Record<string, string>,
+  wrap: string[] = [],
+): ServerProcess {
+  const argv = [...wrap, ...SERVER_ARGV, "--listen", "stdio", ...args];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
