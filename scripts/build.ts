@@ -138,6 +138,16 @@ async function readVersion(): Promise<string> {
   return config.version;
 }
 
+/**
+ * A CommonJS dependency bundled in (yaml's `dist/`) calls `require("node:process")` and
+ * `require("node:buffer")`, which an ES module bundle has no `require` for. Deno has both as globals, so a
+ * `require` that hands them out is enough, and costs nothing at start (unlike `node:module`'s
+ * `createRequire`); any other builtin fails loudly, which the smoke test below catches.
+ */
+const REQUIRE_SHIM = `var require = (id) => { const builtin = ({ "node:process": globalThis.process, ` +
+  `"node:buffer": { Buffer: globalThis.Buffer } })[id]; if (builtin === undefined) ` +
+  "throw new Error(`exec-server bundle: require(${id}) is not available`); return builtin; };";
+
 /** Step 1: the bundle. */
 async function buildBundle(outDir: string, version: string): Promise<string> {
   const bundlePath = join(outDir, BUNDLE_NAME);
@@ -146,7 +156,7 @@ async function buildBundle(outDir: string, version: string): Promise<string> {
     await runDeno(["bundle", "--platform", "deno", "--output", rawPath, join(ROOT, "main.ts")]);
     let code = await Deno.readTextFile(rawPath);
     if (code.startsWith("#!")) code = code.slice(code.indexOf("\n") + 1);
-    await Deno.writeTextFile(bundlePath, `${SHEBANG}\n${code}`);
+    await Deno.writeTextFile(bundlePath, `${SHEBANG}\n${REQUIRE_SHIM}\n${code}`);
     await Deno.chmod(bundlePath, 0o755);
   } finally {
     await removeIfExists(rawPath);

@@ -165,7 +165,7 @@ Deno.test({
           cwd: "/tmp",
           env,
         });
-        assert.deepEqual(echo.result, { processId: "echo" }, JSON.stringify(echo));
+        assert.deepEqual(echo.result, { processId: "echo", sandboxType: "none" }, JSON.stringify(echo));
         assert.equal(await client.waitForOutput("echo", /bundled-ok\n/), "bundled-ok\n");
         // The FFI pty code works from the bundle too.
         const tty = await client.request("process/start", {
@@ -175,7 +175,7 @@ Deno.test({
           cwd: "/tmp",
           env,
         });
-        assert.deepEqual(tty.result, { processId: "tty" }, JSON.stringify(tty));
+        assert.deepEqual(tty.result, { processId: "tty", sandboxType: "none" }, JSON.stringify(tty));
         assert.match(await client.waitForOutput("tty", /\/dev\/pts\/\d+/), /\/dev\/pts\/\d+/);
         // Really offline: the namespace has no route out.
         const net = await client.request("process/start", {
@@ -185,7 +185,7 @@ Deno.test({
           cwd: "/tmp",
           env,
         });
-        assert.deepEqual(net.result, { processId: "net" }, JSON.stringify(net));
+        assert.deepEqual(net.result, { processId: "net", sandboxType: "none" }, JSON.stringify(net));
         await client.waitFor(
           (m) => m.method === "process/closed" && m.params?.processId === "net",
           "net closed",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { joinPath } from "../util/absolute_path.ts";
 import { hmacKey, readSharedSecret, SharedSecretError } from "../server/jwt_auth.ts";
 import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
 import { UsageError } from "./usage_error.ts";
@@ -102,7 +102,7 @@ function parseSignedBearer(values: AuthValues, usage: string): ServeAuthSource {
   return {
     kind: "signed-bearer-token",
     // The reference resolves a relative path against the working directory; so do we.
-    secretFile: resolve(secretFile),
+    secretFile: secretFile.startsWith("/") ? secretFile : joinPath(Deno.cwd(), secretFile),
     issuer: values["ws-issuer"] ?? null,
     audience: values["ws-audience"] ?? null,
     maxClockSkewSec: skew === undefined ? DEFAULT_MAX_CLOCK_SKEW_SEC : Number(skew),

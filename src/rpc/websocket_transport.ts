@@ -79,7 +79,6 @@ export class WebSocketTransport implements MessageTransport {
     this.#deliveryWindow = options.deliveryWindowBytes ?? kernelSocketWindowBytes();
     socket.binaryType = "arraybuffer";
     if (socket.readyState === WebSocket.CLOSED) this.#socketClosed.resolve();
-    else socket.addEventListener("close", () => this.#socketClosed.resolve(), { once: true });
   }
 
   readonly #socketClosed = Promise.withResolvers<void>();
@@ -109,8 +108,10 @@ export class WebSocketTransport implements MessageTransport {
   start(handlers: TransportHandlers): void {
     this.#handlers = handlers;
     this.#socket.onmessage = (event) => this.#onMessage(event.data);
-    this.#socket.onclose = (event) =>
+    this.#socket.onclose = (event) => {
+      this.#socketClosed.resolve();
       this.#finish(event.reason ? `closed (${event.code}: ${event.reason})` : `closed (${event.code})`);
+    };
     this.#socket.onerror = (event) => {
       const message = (event as ErrorEvent).message;
       if (message) this.#lastError = message;

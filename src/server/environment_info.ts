@@ -7,6 +7,7 @@
 import { loginShell } from "../environment/login_shell.ts";
 import type { EnvironmentCapabilities, EnvironmentInfoResult } from "../protocol/environment.ts";
 import { toFileUri } from "../protocol/paths.ts";
+import { sha256 } from "../util/sha256.ts";
 import { VERSION } from "../version.ts";
 
 /** What this server implements, by Codex 0.171's capability names. */
@@ -34,21 +35,24 @@ export const SERVER_CAPABILITIES: Readonly<Required<EnvironmentCapabilities>> = 
   linuxApprovedRootWritePreservesRestrictions: false,
 });
 
-let cached: Promise<EnvironmentInfoResult> | null = null;
+let cached: EnvironmentInfoResult | null = null;
 
-/** This server's environment info (computed once: the host facts do not change while it runs). */
-export function environmentInfo(): Promise<EnvironmentInfoResult> {
+/**
+ * This server's environment info (computed once: the host facts do not change while it runs). Synchronous,
+ * so that `initialize` is answered in order with the requests that follow it.
+ */
+export function environmentInfo(): EnvironmentInfoResult {
   cached ??= compute();
   return cached;
 }
 
-async function compute(): Promise<EnvironmentInfoResult> {
+function compute(): EnvironmentInfoResult {
   const home = Deno.env.get("HOME");
   const tempDir = Deno.env.get("TMPDIR") || "/tmp";
   return {
     shell: loginShell(),
     executorVersion: VERSION,
-    providerId: `sha256:${await providerDigest()}`,
+    providerId: `sha256:${providerDigest()}`,
     cwd: toFileUri(Deno.cwd()),
     ...(home ? { userHomeDir: toFileUri(home) } : {}),
     platformOs: platformOs(),
@@ -64,7 +68,7 @@ function platformOs(): string {
 }
 
 // Stable for one host and user: the machine id (hostname where there is none) and the uid.
-async function providerDigest(): Promise<string> {
+function providerDigest(): string {
   let machine = "";
   try {
     machine = Deno.readTextFileSync("/etc/machine-id").trim();
@@ -79,6 +83,5 @@ async function providerDigest(): Promise<string> {
     }
   }
   const identity = `exec-server\0${machine}\0${Deno.uid() ?? ""}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(identity));
-  return new Uint8Array(digest).toHex();
+  return sha256(new TextEncoder().encode(identity)).toHex();
 }

@@ -99,31 +99,38 @@ export class ExecServer implements ConnectionHost {
     return connection;
   }
 
-  async #initialize(connection: ServerConnection, params: InitializeParams): Promise<InitializeResult> {
+  /**
+   * `initialize`. A new session is answered synchronously, so the reply keeps its place among the replies
+   * to requests sent right after it; only a resume may wait (for the old connection to close).
+   */
+  #initialize(
+    connection: ServerConnection,
+    params: InitializeParams,
+  ): InitializeResult | Promise<InitializeResult> {
     if (connection.state !== "new" || this.#initializing.has(connection)) {
       throw RpcError.invalidRequest("initialize may only be sent once per connection");
     }
+    if (params.resumeSessionId == null) return this.#adopt(connection, params, this.#createSession());
+    const id = params.resumeSessionId;
     this.#initializing.add(connection);
-    let session: Session;
-    try {
-      session = params.resumeSessionId != null
-        ? await this.#resume(connection, params.resumeSessionId)
-        : this.#createSession();
+    return this.#resume(connection, id).then((session) => {
       // The wait for an old connection may outlive this one.
       if ((connection.state as string) === "closed") {
         throw RpcError.invalidRequest("connection closed during initialize");
       }
-      session.attach(connection);
-      connection.markInitializing(session, params.clientName, params.resumeSessionId != null);
-    } finally {
-      this.#initializing.delete(connection);
-    }
+      return this.#adopt(connection, params, session);
+    }).finally(() => this.#initializing.delete(connection));
+  }
+
+  #adopt(connection: ServerConnection, params: InitializeParams, session: Session): InitializeResult {
+    session.attach(connection);
+    connection.markInitializing(session, params.clientName, params.resumeSessionId != null);
     if (!this.#firstClient.settled) {
       this.#firstClient.settled = true;
       // Once this reply is on its way: not on the cold start path, usually done before the first start.
       setTimeout(() => this.#firstClient.resolve(), 0);
     }
-    return { sessionId: session.id, environmentInfo: await environmentInfo() };
+    return { sessionId: session.id, environmentInfo: environmentInfo() };
   }
 
   /** Connections whose `initialize` is waiting (for a resumed session's old connection to go). */
