@@ -21,7 +21,13 @@ function homes(w: string): Record<string, string> {
   return { HOME: `${w}/home`, CODEX_HOME: `${w}/ch` };
 }
 
-const options = (extra: { handshake?: boolean } = {}) => ({ env: homes, tempRoot: cacheRoot(), ...extra });
+// Three reference runs at most: under load the reference's skill scan sometimes drops a root.
+const options = (extra: { handshake?: boolean } = {}) => ({
+  env: homes,
+  tempRoot: cacheRoot(),
+  referenceRuns: 3,
+  ...extra,
+});
 
 async function write(path: string, text: string): Promise<void> {
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "./parse_args.ts";
 import { UsageError } from "./usage_error.ts";
-import { parseRemoteFlags, runRemoteServe } from "./remote_serve.ts";
+import { parseRemoteFlags } from "./remote_flags.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
 import { log, type LogLevel, setLogLevel } from "../util/log.ts";
 
@@ -99,6 +99,7 @@ export async function runForwardCommand(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
   try {
+    const { runRemoteServe } = await import("./remote_serve.ts");
     return await runRemoteServe({ accept: (stream) => forwardStream(stream, connect) }, remote, stop.promise);
   } finally {
     Deno.removeSignalListener("SIGTERM", onSignal);

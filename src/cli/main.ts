@@ -5,12 +5,11 @@
  */
 import { runFsRequest } from "../fs/run_request.ts";
 import { runSandboxHelper, SANDBOX_HELPER_ARG } from "../sandbox/helper.ts";
-import { DISCOVERY_HELPER_METHOD, runDiscoveryHelperRequest } from "../server/discovery_jobs.ts";
+import { DISCOVERY_HELPER_METHOD } from "../server/discovery_job.ts";
 import { VERSION } from "../version.ts";
 import { runCompletionCommand } from "./completion_command.ts";
 import { runCpCommand } from "./cp_command.ts";
 import { runEnvsCommand } from "./envs_command.ts";
-import { runForwardCommand } from "./forward_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
 import { logSettings } from "./log_settings.ts";
@@ -37,7 +36,9 @@ export async function main(args: string[]): Promise<number> {
     const [first, ...rest] = args;
     if (first === SANDBOX_HELPER_ARG) {
       return await runSandboxHelper((method, params) =>
-        method === DISCOVERY_HELPER_METHOD ? runDiscoveryHelperRequest(params) : runFsRequest(method, params)
+        method === DISCOVERY_HELPER_METHOD
+          ? import("../server/discovery_jobs.ts").then((jobs) => jobs.runDiscoveryHelperRequest(params))
+          : runFsRequest(method, params)
       );
     }
     if (first === "run" || first === "envs" || first === "cp") {
@@ -50,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);
     if (first === "completion") return runCompletionCommand(rest);
-    if (first === "forward") return await runForwardCommand(rest);
+    if (first === "forward") return await (await import("./forward_command.ts")).runForwardCommand(rest);
     if (first === "--version" || first === "-V" || first === "version") {
       console.log(`exec-server ${VERSION}`);
       return 0;

@@ -17,13 +17,7 @@ import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
 import { parseAuth, resolveAuth, type ServeAuthSource } from "./serve_auth.ts";
-import {
-  parseRemoteFlags,
-  REMOTE_OPTIONS,
-  REMOTE_USAGE,
-  type RemoteServeConfig,
-  runRemoteServe,
-} from "./remote_serve.ts";
+import { parseRemoteFlags, REMOTE_OPTIONS, REMOTE_USAGE, type RemoteServeConfig } from "./remote_flags.ts";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
 
@@ -275,6 +269,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
   }
   try {
     if (config.remote) {
+      // On demand: a plain `serve` does not load the relay and Noise code.
+      const { runRemoteServe } = await import("./remote_serve.ts");
       const status = await runRemoteServe(
         server,
         config.remote,

@@ -14,13 +14,8 @@ import { localFsHandlers } from "../fs/local.ts";
 import { RpcError } from "../protocol/errors.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
 
-/** The helper method that runs a {@link DiscoveryJob} inside the sandbox. */
-export const DISCOVERY_HELPER_METHOD = "capabilities/discoverInSandbox";
-
-/** One discovery job (plain JSON: it crosses into the helper on stdin). */
-export type DiscoveryJob =
-  | { kind: "skills"; home: string | null; codexHome: string | null }
-  | { kind: "root"; id: string; uri: string; root: string };
+import { DISCOVERY_HELPER_METHOD, type DiscoveryJob } from "./discovery_job.ts";
+export { DISCOVERY_HELPER_METHOD, type DiscoveryJob } from "./discovery_job.ts";
 
 /** The local filesystem as discovery reads it, through the fs room's direct handlers. */
 export function localScanFs(): ScanFs {

@@ -6,12 +6,7 @@
  * @module
  */
 import type { FsOptions } from "./fs_handlers.ts";
-import {
-  DISCOVERY_HELPER_METHOD,
-  type DiscoveryJob,
-  localScanFs,
-  runDiscoveryJob,
-} from "./discovery_jobs.ts";
+import { DISCOVERY_HELPER_METHOD, type DiscoveryJob } from "./discovery_job.ts";
 import { sandboxPlan } from "../sandbox/policy.ts";
 import { runInSandbox } from "../sandbox/run_helper.ts";
 import type { CapabilityRootResult, DiscoverV2Result } from "../protocol/capabilities.ts";
@@ -43,7 +38,11 @@ export function registerDiscoveryMethods(methods: MethodTable, options: FsOption
   // Directly, or (restricted sandbox) whole inside one helper, as fs/* decides from the same context.
   const run = async <R>(job: DiscoveryJob, sandbox: SandboxContext | null | undefined): Promise<R> => {
     const plan = sandboxPlan(sandbox);
-    if (plan.kind === "direct") return await runDiscoveryJob(job, localScanFs()) as R;
+    if (plan.kind === "direct") {
+      // On first use: the scanners (and their YAML parser) are not loaded at start.
+      const { localScanFs, runDiscoveryJob } = await import("./discovery_jobs.ts");
+      return await runDiscoveryJob(job, localScanFs()) as R;
+    }
     return await runInSandbox(DISCOVERY_HELPER_METHOD, job, plan, options) as R;
   };
   methods
