@@ -138,6 +138,16 @@ async function readVersion(): Promise<string> {
   return config.version;
 }
 
+/**
+ * CommonJS packages bundled from their `node` export (yaml's `dist/`) call `require("node:process")` and
+ * `require("node:buffer")`, which an ES module has no `require` for ("Dynamic require ... is not
+ * supported"). This answers exactly those two from Deno's globals, without a static `node:` import (which
+ * would load the Node compatibility layer at start); any other module still fails loudly.
+ */
+const CJS_REQUIRE =
+  'var require = (m) => m === "node:process" ? globalThis.process : m === "node:buffer" ? ' +
+  "{ Buffer: globalThis.Buffer } : (() => { throw new Error(`no require(${JSON.stringify(m)}) in the bundle`); })();\n";
+
 /** Step 1: the bundle. */
 async function buildBundle(outDir: string, version: string): Promise<string> {
   const bundlePath = join(outDir, BUNDLE_NAME);
@@ -146,7 +156,7 @@ async function buildBundle(outDir: string, version: string): Promise<string> {
     await runDeno(["bundle", "--platform", "deno", "--output", rawPath, join(ROOT, "main.ts")]);
     let code = await Deno.readTextFile(rawPath);
     if (code.startsWith("#!")) code = code.slice(code.indexOf("\n") + 1);
-    await Deno.writeTextFile(bundlePath, `${SHEBANG}\n${code}`);
+    await Deno.writeTextFile(bundlePath, `${SHEBANG}\n${CJS_REQUIRE}${code}`);
     await Deno.chmod(bundlePath, 0o755);
   } finally {
     await removeIfExists(rawPath);
