@@ -141,12 +141,18 @@ async function readVersion(): Promise<string> {
 /**
  * CommonJS packages bundled from their `node` export (yaml's `dist/`) call `require("node:process")` and
  * `require("node:buffer")`, which an ES module has no `require` for ("Dynamic require ... is not
- * supported"). This answers exactly those two from Deno's globals, without a static `node:` import (which
- * would load the Node compatibility layer at start); any other module still fails loudly.
+ * supported"). This answers exactly those two from Deno's globals, without a static `node:` import, and
+ * lazily: the first touch of `globalThis.process` sets up Node compatibility (~10–15 ms), so it happens only
+ * when a property is read, never at load. Any other module still fails loudly.
  */
-const CJS_REQUIRE =
-  'var require = (m) => m === "node:process" ? globalThis.process : m === "node:buffer" ? ' +
-  "{ Buffer: globalThis.Buffer } : (() => { throw new Error(`no require(${JSON.stringify(m)}) in the bundle`); })();\n";
+const CJS_REQUIRE = [
+  "var require = (m) => {",
+  '  const get = m === "node:process" ? () => globalThis.process : m === "node:buffer" ? () => ({ Buffer: globalThis.Buffer }) : null;',
+  "  if (!get) throw new Error(`no require(${JSON.stringify(m)}) in the bundle`);",
+  "  return new Proxy({}, { get: (_, key) => get()[key], has: (_, key) => key in get() });",
+  "};",
+  "",
+].join("\n");
 
 /** Step 1: the bundle. */
 async function buildBundle(outDir: string, version: string): Promise<string> {
