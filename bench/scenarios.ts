@@ -698,6 +698,9 @@ export const SCENARIOS: Scenario[] = [
       const n = cfg.tinyWrites;
       try {
         await withDeadline(client.initialize(), 20000, "initialize");
+        // One `true` first, so what a server loads for its first process is not counted as retention.
+        const warm = await spawnTrue(client);
+        if (warm.errors.length) throw new Error(`warm-up true: ${warm.errors.join("; ")}`);
         const p = watch(client, "tiny");
         const all = Promise.withResolvers<void>();
         p.onOutput = () => {
