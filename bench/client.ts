@@ -78,6 +78,8 @@ export abstract class Client {
   #nextId = 1;
   #pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
   handlers: EventHandlers = {};
+  /** How paths and writes are spelled for this server (set from its {@link ServerSpec}). */
+  dialect: Dialect = "0.140";
   closed = false;
   closeReason = "";
   protocolErrors: string[] = [];
@@ -366,11 +368,20 @@ export class WsClient extends Client {
 // ---------------------------------------------------------------------------------------------------
 // Server processes
 
-export type Side = "ours" | "reference";
+/** The servers measured side by side: ours and the two Codex references. */
+export type Side = "ours" | "codex140" | "codex171";
+
+/**
+ * The wire dialect a server is spoken to in. `0.140`: plain paths and cwd, `process/write` without
+ * `writeId` (ours is spoken to this way too; it serves both). `0.171`: every path and cwd a `file://` URI,
+ * a `writeId` on every `process/write`.
+ */
+export type Dialect = "0.140" | "0.171";
 
 /** How to start a server. */
 export interface ServerSpec {
   side: Side;
+  dialect: Dialect;
   cmd: string;
   args: string[];
   env?: Record<string, string>;
@@ -411,9 +422,28 @@ export class ServerHandle {
 
   /** Peak resident set size (VmHWM) in bytes, or NaN. */
   peakRss(): number {
+    return this.#status("VmHWM");
+  }
+
+  /** Current resident set size (VmRSS) in bytes, or NaN. */
+  rss(): number {
+    return this.#status("VmRSS");
+  }
+
+  /** Resets the peak (VmHWM) to the current RSS: writes "5" to /proc/PID/clear_refs. False if refused. */
+  resetPeakRss(): boolean {
+    try {
+      Deno.writeTextFileSync(`/proc/${this.pid}/clear_refs`, "5");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #status(field: string): number {
     try {
       const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
-      const m = /VmHWM:\s+(\d+) kB/.exec(status);
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
       return m ? Number(m[1]) * 1024 : NaN;
     } catch {
       return NaN;
@@ -479,6 +509,7 @@ export function spawnServer(spec: ServerSpec, listen: string, stdin: "piped" | "
 export function startStdio(spec: ServerSpec): StdioConnection {
   const server = spawnServer(spec, "stdio", "piped");
   const client = new StdioClient(server.child.stdout, server.child.stdin);
+  client.dialect = spec.dialect;
   return {
     server,
     client,
@@ -508,6 +539,7 @@ export async function startWs(spec: ServerSpec): Promise<WsConnection> {
   try {
     const url = await withDeadline(firstLine(server.child.stdout), 15000, `${spec.side} ws listen URL`);
     const client = await withDeadline(WsClient.connect(url.trim()), 5000, `${spec.side} ws connect`);
+    client.dialect = spec.dialect;
     return {
       server,
       client,

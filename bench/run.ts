@@ -1,26 +1,41 @@
 /**
- * Side-by-side benchmarks of our exec-server against the reference (`codex exec-server` 0.140.0).
+ * Side-by-side benchmarks of our exec-server against the two references, `codex exec-server` 0.140.0 and
+ * 0.171.0, each spoken to in its own dialect (0.171: `file://` URIs, `writeId`; run as shipped, i.e. with its
+ * default `--concurrent-requests 1`).
  *
  * ```sh
- * deno task bench [--reference PATH] [--no-reference] [--runs N] [--only NAME[,NAME]] [--quick]
- *                 [--ours-cmd "CMD ARGS"] [--prof DIR] [--no-write]
+ * deno task bench [--ref140 PATH] [--ref171 PATH] [--no-reference] [--runs N] [--only NAME[,NAME]]
+ *                 [--quick] [--ours-cmd "CMD ARGS"] [--prof DIR] [--no-write]
  * ```
  *
  * Ours is the shipped bundle, `dist/exec-server.js`, rebuilt first when missing or stale (see
  * {@link shippedBundleSpec}); `--ours-cmd` runs something else (e.g. `deno run -A main.ts` from source).
  *
- * For every scenario both servers are started once (fresh-server scenarios spawn per run), warmed up
- * with one unmeasured run each, then measured alternately (ours, reference, ours, reference, ...).
+ * For every scenario the servers are started once (fresh-server scenarios spawn per run), warmed up
+ * with one unmeasured run each, then measured in turn (ours, 0.140, 0.171, ours, ...); a scenario that needs
+ * methods 0.140 lacks (fs/readBlock, fs/writeBlock) skips it. A ratio target holds only if it holds against
+ * every reference it names (both by default).
  * Each run verifies what it measured; failures are printed loudly and excluded from the statistics.
  * The table goes to stdout and, with the exact command, to `bench/RESULTS.md`.
  *
  * @module
  */
 import { killAllServers, type ServerSpec, type Side } from "./client.ts";
-import { type Config, type Ctx, type Sample, type Scenario, SCENARIOS } from "./scenarios.ts";
+import {
+  type Config,
+  type Ctx,
+  type Reference,
+  REFERENCES,
+  type Sample,
+  type Scenario,
+  SCENARIOS,
+} from "./scenarios.ts";
+
+const VERSION: Record<Reference, "0.140.0" | "0.171.0"> = { codex140: "0.140.0", codex171: "0.171.0" };
+const LABEL: Record<Side, string> = { ours: "ours", codex140: "0.140", codex171: "0.171" };
 
 interface Options {
-  reference?: string;
+  ref: Partial<Record<Reference, string>>;
   noReference: boolean;
   runs?: number;
   only?: string[];
@@ -56,7 +71,12 @@ async function shippedBundleSpec(root: string, prof: string | undefined): Promis
   if (!match) throw new Error(`unexpected shebang in ${bundle}: ${shebang}`);
   const [run, ...flags] = match[1].split(/\s+/).filter(Boolean);
   const profFlags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
-  return { side: "ours", cmd: Deno.execPath(), args: [run, ...flags, ...profFlags, bundle] };
+  return {
+    side: "ours",
+    dialect: "0.140",
+    cmd: Deno.execPath(),
+    args: [run, ...flags, ...profFlags, bundle],
+  };
 }
 
 /** True when `bundle` is missing or older than main.ts, deno.json, deno.lock, scripts/build.ts or src/. */
@@ -84,15 +104,15 @@ async function bundleIsStale(root: string, bundle: string): Promise<boolean> {
 function usage(msg?: string): never {
   if (msg) console.error(`error: ${msg}`);
   console.error(
-    "usage: deno task bench [--reference PATH] [--no-reference] [--runs N] [--only NAME[,NAME]] [--quick]\n" +
-      "                       [--ours-cmd 'CMD ARGS'] [--prof DIR] [--no-write]\n" +
+    "usage: deno task bench [--ref140 PATH] [--ref171 PATH] [--no-reference] [--runs N] [--only NAME[,NAME]]\n" +
+      "                       [--quick] [--ours-cmd 'CMD ARGS'] [--prof DIR] [--no-write]\n" +
       `scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`,
   );
   Deno.exit(2);
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { noReference: false, quick: false, write: true };
+  const o: Options = { ref: {}, noReference: false, quick: false, write: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -102,8 +122,11 @@ function parseArgs(args: string[]): Options {
     };
     const flag = a.split("=")[0];
     switch (flag) {
-      case "--reference":
-        o.reference = value();
+      case "--ref140":
+        o.ref.codex140 = value();
+        break;
+      case "--ref171":
+        o.ref.codex171 = value();
         break;
       case "--no-reference":
         o.noReference = true;
@@ -198,8 +221,7 @@ function cell(st: SideStats | undefined, unit: string): string {
 
 interface Row {
   scenario: Scenario;
-  ours?: SideStats;
-  reference?: SideStats;
+  stats: Map<Side, SideStats>;
   note?: string;
 }
 
@@ -220,9 +242,10 @@ async function runSample(s: Scenario, ctx: Ctx, cfg: Config): Promise<Sample> {
 }
 
 async function runScenario(s: Scenario, specs: ServerSpec[], cfg: Config): Promise<Row> {
-  const row: Row = { scenario: s };
-  const ctxs = new Map<Side, Ctx | null>();
   const stats = new Map<Side, SideStats>();
+  const row: Row = { scenario: s, stats };
+  const ctxs = new Map<Side, Ctx | null>();
+  specs = specs.filter((spec) => !s.sides || s.sides.includes(spec.side));
   for (const spec of specs) stats.set(spec.side, { values: [], failures: [], facts: [] });
 
   const setup = async (spec: ServerSpec): Promise<Ctx | null> => {
@@ -277,13 +300,10 @@ async function runScenario(s: Scenario, specs: ServerSpec[], cfg: Config): Promi
   } finally {
     for (const ctx of ctxs.values()) await ctx?.close().catch(() => {});
   }
-  row.ours = stats.get("ours");
-  row.reference = stats.get("reference");
   if (s.verdictNote) {
-    row.note = s.verdictNote({
-      ours: medianFacts(row.ours?.facts ?? []),
-      reference: medianFacts(row.reference?.facts ?? []),
-    });
+    const facts: Partial<Record<Side, Record<string, number>>> = {};
+    for (const [side, st] of stats) facts[side] = medianFacts(st.facts);
+    row.note = s.verdictNote(facts);
   }
   return row;
 }
@@ -294,70 +314,85 @@ function loud(msg: string): void {
 }
 const loudLog: string[] = [];
 
-function verdict(row: Row): { ratio: string; target: string; met: string } {
+function median(st: SideStats | undefined): number {
+  return st && st.values.length ? summary(st.values).median : NaN;
+}
+
+function ratioText(ratio: number): string {
+  if (!Number.isFinite(ratio)) return "—";
+  return `${ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x`;
+}
+
+/** Ratios ours/0.140 and ours/0.171, the target, and whether it holds (against every reference it names). */
+function verdict(row: Row): { ratios: Record<Reference, string>; target: string; met: string } {
   const s = row.scenario;
-  const o = row.ours && row.ours.values.length ? summary(row.ours.values).median : NaN;
-  const r = row.reference && row.reference.values.length ? summary(row.reference.values).median : NaN;
-  const ratio = o / r;
-  const ratioText = Number.isFinite(ratio)
-    ? `${ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2)}x`
-    : "—";
+  const o = median(row.stats.get("ours"));
+  const ratio = (ref: Reference) => o / median(row.stats.get(ref));
+  const ratios = { codex140: ratioText(ratio("codex140")), codex171: ratioText(ratio("codex171")) };
   const t = s.target;
-  const oursFailed = (row.ours?.failures.length ?? 0) > 0;
+  const oursFailed = (row.stats.get("ours")?.failures.length ?? 0) > 0;
   let target = "—";
   let met = "—";
-  switch (t.kind) {
-    case "ratio<=":
-      target = `≤ ${t.value}x`;
-      if (Number.isFinite(ratio)) met = ratio <= t.value ? "yes" : "NO";
-      break;
-    case "ratio>=":
-      target = `≥ ${t.value}x`;
-      if (Number.isFinite(ratio)) met = ratio >= t.value ? "yes" : "NO";
-      break;
-    case "abs<":
-      target = `< ${t.value} ${s.unit}`;
-      if (Number.isFinite(o)) met = o < t.value ? "yes" : "NO";
-      break;
+  if (t.kind === "ratio<=" || t.kind === "ratio>=") {
+    const against = t.against ?? [...REFERENCES];
+    const op = t.kind === "ratio<=" ? "≤" : "≥";
+    target = `${op} ${t.value}x ${against.length === 2 ? "of both" : `of ${LABEL[against[0]]}`}`;
+    const checks = against.map((ref) => {
+      const r = ratio(ref);
+      if (!Number.isFinite(r)) return undefined;
+      return t.kind === "ratio<=" ? r <= t.value : r >= t.value;
+    });
+    if (checks.some((c) => c === false)) met = "NO";
+    else if (checks.every((c) => c === true)) met = "yes";
+    else if (checks.some((c) => c === true)) met = "undecided (a reference failed or did not run)";
+  } else if (t.kind === "abs<") {
+    target = `< ${t.value} ${s.unit}`;
+    if (Number.isFinite(o)) met = o < t.value ? "yes" : "NO";
   }
   if (s.name === "stdout_paging" && target !== "—") target += ", 0 lost";
-  if (oursFailed && met !== "—") met = `${met} (ours had failures)`;
-  if (oursFailed && met === "yes (ours had failures)") met = "NO (ours had failures)";
-  return { ratio: ratioText, target, met };
+  if (oursFailed && met !== "—") met = "NO (ours had failures)";
+  return { ratios, target, met };
 }
 
 function table(rows: Row[]): string {
   const lines = [
-    "| scenario | ours | reference | ratio | target | met? |",
-    "|---|---|---|---|---|---|",
+    "| scenario | ours | 0.140 | 0.171 | ours/0.140 | ours/0.171 | target | met? |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const row of rows) {
     const v = verdict(row);
+    const u = row.scenario.unit;
+    const c = (side: Side) => {
+      if (row.scenario.sides && !row.scenario.sides.includes(side)) return "—";
+      return cell(row.stats.get(side), u);
+    };
     lines.push(
-      `| ${row.scenario.name} | ${cell(row.ours, row.scenario.unit)} | ${
-        cell(row.reference, row.scenario.unit)
-      } | ${v.ratio} | ${v.target} | ${v.met} |`,
+      `| ${row.scenario.name} | ${c("ours")} | ${c("codex140")} | ${
+        c("codex171")
+      } | ${v.ratios.codex140} | ${v.ratios.codex171} | ${v.target} | ${v.met} |`,
     );
   }
   return lines.join("\n");
 }
 
-async function resolveReference(o: Options): Promise<{ path?: string; why: string }> {
+async function resolveReference(o: Options, ref: Reference): Promise<{ path?: string; why: string }> {
   if (o.noReference) return { why: "--no-reference given" };
-  if (o.reference) {
+  const given = o.ref[ref];
+  const flag = ref === "codex140" ? "--ref140" : "--ref171";
+  if (given) {
     try {
-      if (!Deno.statSync(o.reference).isFile) return { why: `${o.reference} is not a file` };
-      return { path: o.reference, why: "--reference" };
+      if (!Deno.statSync(given).isFile) return { why: `${given} is not a file` };
+      return { path: given, why: flag };
     } catch (e) {
-      return { why: `--reference ${o.reference}: ${(e as Error).message}` };
+      return { why: `${flag} ${given}: ${(e as Error).message}` };
     }
   }
   try {
     const { codexBinary } = await import("../tests/codex/fetch_codex.ts");
-    const path = await codexBinary("0.140.0");
-    return { path, why: 'codexBinary("0.140.0")' };
+    const path = await codexBinary(VERSION[ref]);
+    return { path, why: `codexBinary("${VERSION[ref]}")` };
   } catch (e) {
-    return { why: `fetching codex 0.140.0 failed: ${(e as Error).message}` };
+    return { why: `fetching codex ${VERSION[ref]} failed: ${(e as Error).message}` };
   }
 }
 
@@ -396,6 +431,10 @@ async function main(): Promise<number> {
       stdinChunk: 65536,
       stdinWindow: 16,
       fsBigBytes: 50_000_000,
+      blockFileBytes: 50_000_000,
+      blockBytes: 1048576,
+      tinyWrites: 100_000,
+      tinyHoldMs: 5000,
       smallOps: 500,
       dataDir,
     }
@@ -410,6 +449,10 @@ async function main(): Promise<number> {
       stdinChunk: 65536,
       stdinWindow: 16,
       fsBigBytes: 50_000_000,
+      blockFileBytes: 200_000_000,
+      blockBytes: 1048576,
+      tinyWrites: 100_000,
+      tinyHoldMs: 5000,
       smallOps: 2000,
       dataDir,
     };
@@ -422,16 +465,26 @@ async function main(): Promise<number> {
   }
 
   const oursSpec: ServerSpec = o.oursCmd
-    ? { side: "ours", cmd: o.oursCmd.split(/\s+/)[0], args: o.oursCmd.split(/\s+/).slice(1).filter(Boolean) }
+    ? {
+      side: "ours",
+      dialect: "0.140",
+      cmd: o.oursCmd.split(/\s+/)[0],
+      args: o.oursCmd.split(/\s+/).slice(1).filter(Boolean),
+    }
     : await shippedBundleSpec(root, o.prof);
   const specs: ServerSpec[] = [oursSpec];
-  const ref = await resolveReference(o);
-  if (ref.path) {
-    const codexHome = `${scratch}/codex-home`;
+  const refs = new Map<Reference, { path?: string; why: string }>();
+  for (const ref of REFERENCES) {
+    const found = await resolveReference(o, ref);
+    refs.set(ref, found);
+    if (!found.path) continue;
+    // CODEX_HOME outside the system temp dir: 0.171's sandbox helper refuses to start under /tmp.
+    const codexHome = `${scratch}/codex-home-${VERSION[ref]}`;
     await Deno.mkdir(codexHome, { recursive: true });
     specs.push({
-      side: "reference",
-      cmd: ref.path,
+      side: ref,
+      dialect: ref === "codex171" ? "0.171" : "0.140",
+      cmd: found.path,
       args: ["exec-server"],
       env: { CODEX_HOME: codexHome, RUST_LOG: "error" },
     });
@@ -442,15 +495,17 @@ async function main(): Promise<number> {
   const loadAtStart = loadavg();
   console.log(`machine: ${machine()}, load average ${loadAtStart}`);
   console.log(`ours: ${oursSpec.cmd} ${oursSpec.args.join(" ")}`);
-  if (ref.path) console.log(`reference: ${ref.path} exec-server (${ref.why})`);
-  else {
-    console.error(
-      `%c!!! NO REFERENCE: ${ref.why}. Running ours only; ratios and ratio targets are not available.`,
-      "color: red; font-weight: bold",
-    );
+  for (const [ref, found] of refs) {
+    if (found.path) console.log(`${LABEL[ref]}: ${found.path} exec-server (${found.why})`);
+    else {
+      console.error(
+        `%c!!! NO ${LABEL[ref]} REFERENCE: ${found.why}. Its column and ratios are not available.`,
+        "color: red; font-weight: bold",
+      );
+    }
   }
   console.log(
-    `runs: ${runs} per side (alternating ours/reference after one warm-up each)${
+    `runs: ${runs} per side (in turn ours/0.140/0.171 after one warm-up each)${
       o.quick ? ", quick sizes" : ""
     }\n`,
   );
@@ -489,12 +544,16 @@ async function main(): Promise<number> {
       }; ${machine()}; load average ${loadAtStart} at start, ${loadavg()} at end;`,
       `total ${elapsed.toFixed(0)} s.`,
       "",
-      ref.path
-        ? `Reference: \`codex exec-server\` 0.140.0 (${ref.why}).`
-        : `**No reference** (${ref.why}): ours only.`,
+      ...REFERENCES.map((ref) => {
+        const found = refs.get(ref)!;
+        return found.path
+          ? `- ${LABEL[ref]}: \`codex exec-server\` ${VERSION[ref]} (${found.why}), run as shipped.`
+          : `- ${LABEL[ref]}: **not run** (${found.why}).`;
+      }),
       "",
-      "Cells: median (spread: min–max for n < 8, else interquartile range; n = measured runs). Ratio = ours / reference",
-      "(medians). See README.md for the methodology and what limits each figure.",
+      "Cells: median (spread: min–max for n < 8, else interquartile range; n = measured runs); — where a server",
+      "lacks the methods. Ratios = ours / reference (medians). A ratio target holds only if it holds against every",
+      "reference it names. See README.md for the methodology and what limits each figure.",
       "",
       tbl,
       "",
