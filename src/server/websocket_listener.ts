@@ -1,6 +1,7 @@
 /**
  * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health (always
- * open), `GET /metrics` (Prometheus text, behind the same bearer auth as the upgrade), 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
+ * open), `GET /metrics` (Prometheus text, behind the same bearer auth as the upgrade), the operator's
+ * `/admin/...` (its own credential, see `admin_http.ts`), 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
  * connections held by a process this server sandboxed refused (see `sandbox_peer_refusal.ts`).
  *
  * @module
@@ -13,6 +14,7 @@ import { formatListenUrl } from "./listen_url.ts";
 import { refuseSandboxedPeers } from "./sandbox_peer_refusal.ts";
 import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
+import { type AdminAccess, handleAdmin } from "./admin_http.ts";
 
 /** Where and how to listen. */
 export interface WebSocketListenerOptions {
@@ -22,6 +24,8 @@ export interface WebSocketListenerOptions {
   tls?: { cert: string; key: string };
   /** Authentication checked before the upgrade (default: none). */
   auth?: WebSocketAuth;
+  /** Who may use `/admin/...` (default: off). */
+  admin?: AdminAccess;
 }
 
 /** A running listener. */
@@ -142,6 +146,10 @@ async function handleRequest(
     if (refusal) return refusal;
     const text = server.metrics.render(server);
     return new Response(text, { status: 200, headers: { "content-type": METRICS_CONTENT_TYPE } });
+  }
+  if (url.pathname.startsWith("/admin/")) {
+    const peer = `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+    return handleAdmin(server, options.admin ?? { kind: "off" }, request, peer);
   }
   if (url.pathname !== "/") return new Response("not found", { status: 404 });
   const origin = request.headers.get("origin");
