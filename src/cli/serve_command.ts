@@ -58,7 +58,7 @@ Serves the exec-server JSON-RPC API.
   --ws-max-clock-skew-seconds SECONDS
                              signed-bearer-token: leeway for exp and nbf (default 30)
   --allow-unauthenticated    allow listening on a non-loopback address without --ws-auth (dangerous)
-  --admin-token-file PATH    open the operator's /admin/ surface (exec-server ps/logs/kill) to
+  --admin-token-file PATH    open the operator's /admin/ surface (exec-server ps/logs/kill, /console) to
                              "Authorization: Bearer <first line of PATH>"; without it, /admin/ is open
                              only on a loopback listener without --ws-auth
   --tls-cert PATH            PEM certificate: serve wss:// (with --tls-key)

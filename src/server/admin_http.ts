@@ -19,6 +19,7 @@ import type { ManagedProcess } from "../process/managed_process.ts";
 import type { ExecServer } from "./exec_server.ts";
 import type { Session } from "./session.ts";
 import { bearerToken, sha256, timingSafeEqual } from "./ws_auth.ts";
+import type { ConsoleLogins } from "./console_logins.ts";
 
 /** Who may use the admin surface. */
 export type AdminAccess =
@@ -39,9 +40,10 @@ export async function handleAdmin(
   access: AdminAccess,
   request: Request,
   peer: string,
+  logins?: ConsoleLogins,
 ): Promise<Response> {
   const path = new URL(request.url).pathname;
-  const refusal = await checkAdmin(server, access, request);
+  const refusal = await checkAdmin(server, access, request, logins);
   if (refusal !== null) {
     server.audit.emit({ type: "admin.refused", peer, path, reason: refusal.reason });
     return text(refusal.status, refusal.reason, refusal.status === 401);
@@ -54,7 +56,7 @@ export async function handleAdmin(
   }
   const method = request.method;
   if (method === "GET" && parts.length === 1 && parts[0] === "sessions") {
-    const sessions = [...server.sessions].filter((s) => !s.expired).map(describeSession);
+    const sessions = describeSessions(server);
     server.audit.emit({ type: "admin.list", peer, sessions: sessions.length });
     return json({ sessions } satisfies AdminSessions);
   }
@@ -97,13 +99,21 @@ export async function handleAdmin(
   return text(404, "not found");
 }
 
-async function checkAdmin(
+/**
+ * Whether `request` may use the admin surface: null when it may, else the refusal. A browser request is
+ * allowed only from this server's own origin (the console), and then only by its login cookie, a token, or
+ * local access on a loopback host name (a DNS-rebound name is not the console's origin).
+ */
+export async function checkAdmin(
   server: ExecServer,
   access: AdminAccess,
   request: Request,
+  logins?: ConsoleLogins,
 ): Promise<{ status: number; reason: string } | null> {
   const origin = request.headers.get("origin");
-  if (origin !== null && !server.options.allowedOrigins.includes(origin)) {
+  const url = new URL(request.url);
+  const ownOrigin = origin !== null && origin === url.origin;
+  if (origin !== null && !ownOrigin && !server.options.allowedOrigins.includes(origin)) {
     return { status: 403, reason: "browser origins are not allowed" };
   }
   if (access.kind === "off") {
@@ -113,16 +123,39 @@ async function checkAdmin(
         "(it is open without a token only on a loopback listener without --ws-auth)",
     };
   }
-  if (access.kind === "local") return null;
+  if (access.kind === "local") {
+    if (origin !== null && !LOOPBACK_HOST_NAMES.has(url.hostname)) {
+      return { status: 403, reason: "open the console through a loopback address (127.0.0.1 or localhost)" };
+    }
+    return null;
+  }
+  // The login cookie counts only on the console's own requests (an <img> on another port of this host is
+  // same-site, so SameSite alone would let it through).
+  const fetchSite = request.headers.get("sec-fetch-site");
+  const fromConsole = fetchSite === null || fetchSite === "same-origin";
+  if (request.headers.get("authorization") === null && fromConsole && logins?.has(request)) return null;
   const bearer = bearerToken(request);
   if ("failure" in bearer) return { status: 401, reason: bearer.failure.replace("websocket", "admin") };
-  const matches = timingSafeEqual(await sha256(bearer.token), access.sha256);
-  return matches ? null : { status: 401, reason: "invalid admin bearer token" };
+  return await adminTokenMatches(access, bearer.token)
+    ? null
+    : { status: 401, reason: "invalid admin bearer token" };
 }
+
+/** Compares `token` with the admin token's digest in constant time. */
+export async function adminTokenMatches(access: { sha256: Uint8Array }, token: string): Promise<boolean> {
+  return timingSafeEqual(await sha256(token), access.sha256);
+}
+
+const LOOPBACK_HOST_NAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 function liveSession(server: ExecServer, id: string): Session | null {
   const session = server.session(id);
   return session === undefined || session.expired ? null : session;
+}
+
+/** Every live session as the listing shows it. */
+export function describeSessions(server: ExecServer): AdminSession[] {
+  return [...server.sessions].filter((s) => !s.expired).map(describeSession);
 }
 
 function describeSession(session: Session): AdminSession {
@@ -188,7 +221,7 @@ function json(body: unknown): Response {
   });
 }
 
-function text(status: number, message: string, challenge = false): Response {
+export function text(status: number, message: string, challenge = false): Response {
   const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
   if (challenge) headers["www-authenticate"] = 'Bearer realm="exec-server admin"';
   return new Response(`${message}\n`, { status, headers });

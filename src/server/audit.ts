@@ -58,7 +58,9 @@ export type AuditEvent =
   | { type: "admin.output"; peer: string; sessionId: string; processId: string }
   /** Terminate of one process, or (processId null) of a whole session; `found` is false for unknown ids. */
   | { type: "admin.terminate"; peer: string; sessionId: string; processId: string | null; found: boolean }
-  | { type: "admin.refused"; peer: string; path: string; reason: string };
+  | { type: "admin.refused"; peer: string; path: string; reason: string }
+  /** A login to the web console with the admin token. */
+  | { type: "admin.login"; peer: string };
 
 /** Runs a change to `path` by `method` and reports it once `work` settled, with whether it succeeded. */
 export type AuditedChange = <R>(
@@ -115,6 +117,7 @@ const MESSAGES: Record<AuditEventType, string> = {
   "admin.output": "admin output",
   "admin.terminate": "admin terminate",
   "admin.refused": "admin refused",
+  "admin.login": "admin login",
 };
 
 /** The log consumer: one `info` line per event, its members as fields (`type` as `event`). */
