@@ -128,6 +128,16 @@ Deno.test({
       await page.waitForSelector('tr.process[data-process-id="web1"][data-state="closed"]');
       await textIn(page, "output", "[closed, exit code 143]");
       assert.deepEqual(external, [], "the console made requests to other hosts");
+      // Opened again by address (a navigation from no page), the login still holds; Log out ends it.
+      const again = await context.newPage();
+      await again.goto(`${base}/console`);
+      await again.waitForSelector('tr.process[data-process-id="web1"]');
+      await again.click("#logout");
+      await again.waitForSelector("#token");
+      assert.deepEqual(await context.cookies(), []);
+      const afterLogout = await again.goto(`${base}/console`);
+      assert.equal(afterLogout?.status(), 200);
+      await again.waitForSelector("#token");
       await context.close();
     } finally {
       await browser.close();

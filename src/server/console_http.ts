@@ -73,7 +73,10 @@ export async function handleConsole(
     if (access.kind === "off") {
       return text(403, "the admin surface is off: start the server with --admin-token-file PATH");
     }
-    const allowed = await checkAdmin(server, access, request, logins) === null;
+    // The page holds no data (that comes from same-origin fetches), so a login also counts on a navigation
+    // typed into the address bar (Sec-Fetch-Site: none).
+    const allowed = (access.kind === "token" && logins.has(request)) ||
+      await checkAdmin(server, access, request, logins) === null;
     return page(allowed ? consoleHtml(access.kind === "token") : loginHtml(""), 200);
   }
   return text(404, "not found");
