@@ -386,3 +386,49 @@ Deno.test("without an admin token the surface is open on a loopback listener wit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ps lists hundreds of processes, and logs -f keeps up with fast output byte for byte while the agent reads it too", async () => {
+  await withServer(async (f) => {
+    const many = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => start(f.client, `many-${i}`, "printf x")),
+    );
+    await Promise.all(many.map((h) => h.wait()));
+    const listing = JSON.parse((await runCli(["ps", "--json", ...admin(f)])).stdout);
+    const ids = listing.sessions[0].processes.map((p: { processId: string }) => p.processId);
+    assert.equal(ids.filter((id: string) => id.startsWith("many-")).length, 200);
+
+    // The follower starts first, then the output comes as fast as base64 can write it.
+    const handle = await f.client.startProcess({
+      processId: "fast",
+      argv: ["bash", "-c", "read go; head -c 3000000 /dev/zero | base64"],
+      cwd: "/tmp",
+      env: { PATH: TEST_PATH },
+      pipeStdin: true,
+    });
+    let agentBytes = 0;
+    const agent = (async () => {
+      for await (const event of handle.events) {
+        if (event.type === "output") agentBytes += event.chunk.length;
+      }
+    })();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN_TS, "logs", "-f", ...admin(f), "fast"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // The follower's first read is audited: from then on it is following.
+    await waitUntil(
+      () => auditLines(f.server.stderr(), "admin.output").some((l) => l.processId === "fast"),
+      "logs -f to start following",
+      20_000,
+    );
+    await handle.write("go\n");
+    const { code, stdout, stderr } = await withTimeout(child.output(), 60_000, "logs -f to finish");
+    await agent;
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const expected = Math.ceil(3_000_000 / 3) * 4 + Math.ceil(Math.ceil(3_000_000 / 3) * 4 / 76);
+    assert.equal(agentBytes, expected);
+    assert.equal(stdout.length, expected);
+  });
+});
