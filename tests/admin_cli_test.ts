@@ -432,3 +432,26 @@ Deno.test("ps lists hundreds of processes, and logs -f keeps up with fast output
     assert.equal(stdout.length, expected);
   });
 });
+
+Deno.test("ps, logs and kill find the server from environments.toml with --env, and explain the local environment", async () => {
+  await withServer(async (f) => {
+    const config = join(f.dir, "environments.toml");
+    await Deno.writeTextFile(config, `[[environments]]\nid = "box"\nurl = "${f.server.url}"\n`);
+    const handle = await start(f.client, "boxed", "echo from-box; exec sleep 60");
+    const target = ["--config", config, "--env", "box", "--admin-token-file", f.adminTokenFile];
+    const ps = await runCli(["ps", ...target]);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.match(ps.stdout, /^ {2}boxed +\d+ +running/m);
+    const logs = await runCli(["logs", ...target, "boxed"]);
+    assert.equal(logs.stdout, "from-box\n");
+    const kill = await runCli(["kill", ...target, "boxed"]);
+    assert.equal(kill.code, 0, kill.stderr);
+    assert.equal((await withTimeout(handle.wait(), 10_000, "the process to end")).exitCode, 143);
+    const local = await runCli(["ps", "--config", config]);
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /the local environment runs inside this command and has nothing to show/);
+    const unknown = await runCli(["ps", "--config", config, "--env", "nope"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown environment `nope`/);
+  });
+});
