@@ -76,11 +76,15 @@ Deno.test("exec-server completion bash can be sourced and completes commands and
   const registered = await bashComplete("exec-server ");
   const [complete, commands] = registered.split("\n");
   assert.equal(complete, "complete -o default -F _exec_server exec-server");
-  assert.deepEqual(commands.split(" ").slice(0, 7), [
+  assert.deepEqual(commands.split(" ").slice(0, 11), [
     "serve",
     "run",
     "envs",
     "cp",
+    "ps",
+    "logs",
+    "kill",
+    "forward",
     "version",
     "completion",
     "help",

@@ -101,3 +101,30 @@ Deno.test("beyond --max-pending-handshakes the excess pending connections are cl
     await server.close();
   }
 });
+
+Deno.test("an admin long-poll longer than --handshake-timeout is not cut off by the watchdog", async () => {
+  const server = await startWebSocketServer(["--handshake-timeout", "0.5"]);
+  try {
+    const client = await connectWebSocket(server.url!);
+    const sessionId = await client.handshake();
+    await client.call("process/start", {
+      processId: "quiet",
+      argv: ["sleep", "30"],
+      cwd: "/tmp",
+      env: {},
+      tty: false,
+    });
+    const base = server.url!.replace(/^ws:/, "http:");
+    // Nothing to read: the poll waits its full 2.5 s, five times the handshake timeout.
+    const started = performance.now();
+    const response = await fetch(`${base}/admin/processes/${sessionId}/quiet/output?afterSeq=0&waitMs=2500`);
+    assert.equal(response.status, 200);
+    const page = await response.json();
+    assert.ok(performance.now() - started >= 2_000, "the poll waited");
+    assert.ok(page !== null);
+    await client.call("process/terminate", { processId: "quiet" });
+    client.close();
+  } finally {
+    await server.close();
+  }
+});

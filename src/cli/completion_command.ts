@@ -5,7 +5,9 @@
  * @module
  */
 import { CP_USAGE } from "./cp_command.ts";
+import { KILL_USAGE, LOGS_USAGE, PS_USAGE } from "./admin_commands.ts";
 import { ENVS_USAGE } from "./envs_command.ts";
+import { FORWARD_USAGE } from "./forward_command.ts";
 import { RUN_USAGE } from "./run_command.ts";
 import { SERVE_USAGE } from "./serve_command.ts";
 import { UsageError } from "./usage_error.ts";
@@ -20,7 +22,19 @@ Prints a completion script for the shell. Load it with
   -h, --help   show this help`;
 
 /** The commands, as completed in the first position. */
-export const COMMANDS = ["serve", "run", "envs", "cp", "version", "completion", "help"] as const;
+export const COMMANDS = [
+  "serve",
+  "run",
+  "envs",
+  "cp",
+  "ps",
+  "logs",
+  "kill",
+  "forward",
+  "version",
+  "completion",
+  "help",
+] as const;
 
 /** Every option a usage text lists (`--name` and `-x`, from lines indented by exactly two spaces). */
 export function usageOptions(usage: string): string[] {
@@ -47,7 +61,13 @@ export function valueOptions(usage: string): string[] {
 
 /** Every value-taking option of every command: the word after one is its value, not a command. */
 function allValueOptions(): string[] {
-  return [...new Set([SERVE_USAGE, RUN_USAGE, ENVS_USAGE, CP_USAGE].flatMap(valueOptions))];
+  return [
+    ...new Set(
+      [SERVE_USAGE, RUN_USAGE, ENVS_USAGE, CP_USAGE, PS_USAGE, LOGS_USAGE, KILL_USAGE, FORWARD_USAGE].flatMap(
+        valueOptions,
+      ),
+    ),
+  ];
 }
 
 function commandOptions(): Record<string, string[]> {
@@ -56,6 +76,10 @@ function commandOptions(): Record<string, string[]> {
     run: usageOptions(RUN_USAGE),
     envs: usageOptions(ENVS_USAGE),
     cp: usageOptions(CP_USAGE),
+    ps: usageOptions(PS_USAGE),
+    logs: usageOptions(LOGS_USAGE),
+    kill: usageOptions(KILL_USAGE),
+    forward: usageOptions(FORWARD_USAGE),
     version: [],
     completion: ["bash", "zsh", "-h", "--help"],
     help: [],

@@ -9,6 +9,7 @@ import { DISCOVERY_HELPER_METHOD } from "../server/discovery_job.ts";
 import { VERSION } from "../version.ts";
 import { runCompletionCommand } from "./completion_command.ts";
 import { runCpCommand } from "./cp_command.ts";
+import { runKillCommand, runLogsCommand, runPsCommand } from "./admin_commands.ts";
 import { runEnvsCommand } from "./envs_command.ts";
 import { runRunCommand } from "./run_command.ts";
 import { parseServeArgs, runServe, SERVE_USAGE } from "./serve_command.ts";
@@ -25,6 +26,9 @@ commands:
   cp                   copy files and trees to or from an environment, as scp (exec-server cp --help)
   version              print the version (as --version)
   completion bash|zsh  print a shell completion script (exec-server completion --help)
+  ps                   list the sessions and processes on a server (exec-server ps --help)
+  logs [-f] ID         print (and follow) a process's output (exec-server logs --help)
+  kill ID|--session S  terminate a process or a whole session (exec-server kill --help)
   forward              register an existing WebSocket exec-server with an environment registry (exec-server forward --help)
 
   -h, --help      show this help
@@ -51,6 +55,9 @@ export async function main(args: string[]): Promise<number> {
     if (first === "envs") return await runEnvsCommand(rest);
     if (first === "cp") return await runCpCommand(rest);
     if (first === "completion") return runCompletionCommand(rest);
+    if (first === "ps") return await runPsCommand(rest);
+    if (first === "logs") return await runLogsCommand(rest);
+    if (first === "kill") return await runKillCommand(rest);
     if (first === "forward") return await (await import("./forward_command.ts")).runForwardCommand(rest);
     if (first === "--version" || first === "-V" || first === "version") {
       console.log(`exec-server ${VERSION}`);

@@ -6,7 +6,13 @@
  */
 import { joinPath } from "../util/absolute_path.ts";
 import { hmacKey, readSharedSecret, SharedSecretError } from "../server/jwt_auth.ts";
-import { parseSha256Hex, tokenDigestFromFile, type WebSocketAuth } from "../server/ws_auth.ts";
+import {
+  parseSha256Hex,
+  timingSafeEqual,
+  tokenDigestFromFile,
+  type WebSocketAuth,
+} from "../server/ws_auth.ts";
+import type { AdminAccess } from "../server/admin_http.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Where the WebSocket credential comes from (resolved to a digest or key when serving). */
@@ -133,4 +139,21 @@ export async function resolveAuth(auth: ServeAuthSource, usage: string): Promise
       return { kind: "signed-bearer-token", key: await hmacKey(secret), issuer, audience, maxClockSkewSec };
     }
   }
+}
+
+/**
+ * The admin surface's access: `--admin-token-file`'s digest; else open on a loopback listener without
+ * agent auth; else off. An admin token equal to the agent's token is refused (it would hand the agent admin).
+ */
+export async function resolveAdminAccess(
+  tokenFile: string | null,
+  auth: WebSocketAuth,
+  loopback: boolean,
+): Promise<AdminAccess> {
+  if (tokenFile === null) return loopback && auth.kind === "none" ? { kind: "local" } : { kind: "off" };
+  const digest = await tokenDigestFromFile(tokenFile);
+  if (auth.kind === "capability-token" && timingSafeEqual(digest, auth.sha256)) {
+    throw new Error("--admin-token-file holds the same token as --ws-token-file: give the operator its own");
+  }
+  return { kind: "token", sha256: digest };
 }

@@ -16,7 +16,7 @@ import { VERSION } from "../version.ts";
 import { containmentMode } from "../process/containment.ts";
 import { raiseFdLimit } from "../process/fd_limit.ts";
 import { parseNumberOption, UsageError } from "./usage_error.ts";
-import { parseAuth, resolveAuth, type ServeAuthSource } from "./serve_auth.ts";
+import { parseAuth, resolveAdminAccess, resolveAuth, type ServeAuthSource } from "./serve_auth.ts";
 import { parseRemoteFlags, REMOTE_OPTIONS, REMOTE_USAGE, type RemoteServeConfig } from "./remote_flags.ts";
 
 export const SERVE_USAGE = `usage: exec-server [serve] [--listen URL] [options]
@@ -52,6 +52,9 @@ Serves the exec-server JSON-RPC API.
   --ws-max-clock-skew-seconds SECONDS
                              signed-bearer-token: leeway for exp and nbf (default 30)
   --allow-unauthenticated    allow listening on a non-loopback address without --ws-auth (dangerous)
+  --admin-token-file PATH    open the operator's /admin/ surface (exec-server ps/logs/kill, /console) to
+                             "Authorization: Bearer <first line of PATH>"; without it, /admin/ is open
+                             only on a loopback listener without --ws-auth
   --tls-cert PATH            PEM certificate: serve wss:// (with --tls-key)
   --tls-key PATH             PEM private key for --tls-cert
   --max-spawn-rate N         process starts per second per connection (default 1000)
@@ -93,6 +96,7 @@ const OPTIONS = {
   "ws-audience": { type: "string" },
   "ws-max-clock-skew-seconds": { type: "string" },
   "allow-unauthenticated": { type: "boolean" },
+  "admin-token-file": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "max-spawn-rate": { type: "string" },
@@ -114,6 +118,8 @@ export interface ServeConfig {
   /** WebSocket authentication source (resolved to a digest when serving). */
   auth: ServeAuthSource;
   allowUnauthenticated: boolean;
+  /** `--admin-token-file`: the admin surface's credential. */
+  adminTokenFile: string | null;
   tls: { certFile: string; keyFile: string } | null;
   /** Exit 0 once stdin reaches EOF (`--exit-on-stdin-close`). */
   exitOnStdinClose: boolean;
@@ -213,6 +219,9 @@ export function parseServeArgs(args: string[]): ServeConfig {
     throw new UsageError("--tls-cert and --tls-key must be given together", SERVE_USAGE);
   }
   const tls = values["tls-cert"] ? { certFile: values["tls-cert"], keyFile: values["tls-key"]! } : null;
+  if (values["admin-token-file"] !== undefined && (target.kind !== "websocket" || remote !== null)) {
+    throw new UsageError("--admin-token-file needs a WebSocket --listen", SERVE_USAGE);
+  }
   if (target.kind === "websocket") {
     if (target.secure && !tls) throw new UsageError(`${listen} needs --tls-cert and --tls-key`, SERVE_USAGE);
     if (!isLoopback(target.hostname) && auth.kind === "none" && !values["allow-unauthenticated"]) {
@@ -231,6 +240,7 @@ export function parseServeArgs(args: string[]): ServeConfig {
     logFormat,
     auth,
     allowUnauthenticated: values["allow-unauthenticated"] ?? false,
+    adminTokenFile: values["admin-token-file"] ?? null,
     tls,
     exitOnStdinClose: values["exit-on-stdin-close"] ?? exitOnStdinCloseFromEnv(),
     // The flag (or its environment variable) also ends a remote registration on stdin EOF.
@@ -289,6 +299,8 @@ export async function runServe(config: ServeConfig): Promise<number> {
       if (config.auth.kind === "token-file") protectServerFile(config.auth.path);
       if (config.auth.kind === "signed-bearer-token") protectServerFile(config.auth.secretFile);
       if (config.tls) protectServerFile(config.tls.keyFile);
+      const admin = await resolveAdminAccess(config.adminTokenFile, auth, isLoopback(target.hostname));
+      if (config.adminTokenFile !== null) protectServerFile(config.adminTokenFile);
       if (auth.kind === "none" && !isLoopback(target.hostname)) {
         log.announce(
           `WARNING: listening on ${target.hostname} WITHOUT AUTHENTICATION (--allow-unauthenticated): ` +
@@ -307,6 +319,7 @@ export async function runServe(config: ServeConfig): Promise<number> {
         hostname: target.hostname,
         port: target.port,
         auth,
+        admin,
         tls,
       });
       log.announce("started", { version: VERSION, listen: listener.url, auth: auth.kind });

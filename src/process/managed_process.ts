@@ -17,7 +17,6 @@ import type {
   SignalName,
   WriteStatus,
 } from "../protocol/process.ts";
-import { SIGNAL_NAMES } from "../protocol/process.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { ExitSummary, SpawnedChild } from "./child.ts";
 import { SandboxDenialWatch } from "./sandbox_denial.ts";
@@ -25,6 +24,7 @@ import { WriteIds } from "./write_ids.ts";
 import { AckModeMemory, AUTO_ACK_DECISION_MS } from "./ack_mode_memory.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";
+import { signalGroup } from "./signal_group.ts";
 import { waitForWake } from "../util/wake_wait.ts";
 
 /** Tunables for a managed process. */
@@ -311,6 +311,20 @@ export class ManagedProcess {
     };
   }
 
+  /** The admin read: output after `afterSeq`, not acknowledged, waiting up to `waitMs`; returns the next cursor. */
+  async peek(afterSeq: number, maxBytes: number, waitMs: number, signal: AbortSignal) {
+    const deadline = performance.now() + waitMs;
+    while (!this.#readReady(afterSeq) && !signal.aborted && performance.now() < deadline) {
+      await waitForWake(this.#waiters, deadline - performance.now(), signal);
+    }
+    const page = this.#log.page(afterSeq, maxBytes);
+    const next = page.more ? page.chunks.at(-1)!.seq : Math.max(afterSeq, this.#nextSeq - 1);
+    return { ...page, afterSeq: next, closed: this.#closed };
+  }
+
+  get outputBytes(): number {
+    return this.#outputBytes;
+  }
   #readReady(afterSeq: number): boolean {
     return this.#log.hasChunksAfter(afterSeq) || this.#closed ||
       (this.#exited && afterSeq < this.#nextSeq - 1);
@@ -366,20 +380,7 @@ export class ManagedProcess {
 
   /** `process/signal`: delivered to the process group; a no-op once the process has exited. */
   signal(name: SignalName): void {
-    if (this.#exited) return;
-    try {
-      Deno.kill(-this.pid, SIGNAL_NAMES[name]);
-    } catch (error) {
-      try {
-        Deno.kill(this.pid, SIGNAL_NAMES[name]);
-      } catch (second) {
-        // ESRCH: the root has already exited and been reaped, but `exited` is not recorded yet
-        // (it waits up to exitDrainMs for the pipes, e.g. held by a `setsid` descendant). The
-        // process is gone, so this is the "already exited" no-op, not an internal error.
-        if (second instanceof Deno.errors.NotFound) return;
-        throw RpcError.internal(`failed to signal process: ${(error as Error).message}`);
-      }
-    }
+    if (!this.#exited) signalGroup(this.pid, name);
   }
 
   /**

@@ -41,6 +41,8 @@ export interface OutputPage {
   chunks: RetainedChunk[];
   /** Bytes evicted with seq > afterSeq that the page cannot return. */
   droppedBytes: number;
+  /** Retained chunks follow the page's last one (it was cut at `maxBytes`). */
+  more: boolean;
 }
 
 /** Bounded, acknowledgement-aware output retention for one process. */
@@ -170,7 +172,12 @@ export class OutputLog {
       total += chunk.size;
       if (total >= maxBytes) break;
     }
-    return { chunks, droppedBytes: this.#droppedAfter(afterSeq) };
+    const last = chunks.at(-1);
+    return {
+      chunks,
+      droppedBytes: this.#droppedAfter(afterSeq),
+      more: last !== undefined && this.hasChunksAfter(last.seq),
+    };
   }
 
   /** True when a chunk with seq > afterSeq is retained. */

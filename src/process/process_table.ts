@@ -21,9 +21,21 @@ export interface ProcessTableOptions extends Omit<ManagedProcessOptions, "ackMod
   maxProcesses: number;
 }
 
+/** What the admin surface shows of a process beyond its state: how it was started, and when. */
+export interface ProcessFacts {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly sandboxed: boolean;
+  /** Unix milliseconds. */
+  readonly startedAt: number;
+  /** Unix milliseconds when `exited` was recorded, or null. */
+  endedAt: number | null;
+}
+
 /** The process namespace of one session. */
 export class ProcessTable {
   readonly #processes = new Map<string, ManagedProcess>();
+  readonly #facts = new WeakMap<ManagedProcess, ProcessFacts>();
   readonly #evictionTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #options: ProcessTableOptions;
   readonly #sink: NotificationSink;
@@ -38,6 +50,11 @@ export class ProcessTable {
   /** The entry for `processId`, if not evicted. */
   get(processId: string): ManagedProcess | undefined {
     return this.#processes.get(processId);
+  }
+
+  /** Every entry (running or retained) with its facts, for the admin surface. */
+  list(): { process: ManagedProcess; facts: ProcessFacts }[] {
+    return [...this.#processes.values()].map((process) => ({ process, facts: this.#facts.get(process)! }));
   }
 
   /**
@@ -73,6 +90,15 @@ export class ProcessTable {
       onClosed: (p) => this.#scheduleEviction(p),
       sandboxed: wrapper !== undefined,
     });
+    const facts: ProcessFacts = {
+      argv: params.argv,
+      cwd,
+      sandboxed: wrapper !== undefined,
+      startedAt: Date.now(),
+      endedAt: null,
+    };
+    this.#facts.set(process, facts);
+    process.whenExited().then(() => (facts.endedAt = Date.now()));
     this.#processes.set(id, process);
     return process;
   }

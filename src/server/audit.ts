@@ -51,7 +51,16 @@ export type AuditEvent =
   }
   | { type: "fs.write"; sessionId: string; method: string; path: string; ok: boolean }
   | { type: "fs.remove"; sessionId: string; method: string; path: string; ok: boolean }
-  | { type: "http.request"; sessionId: string; method: string; host: string };
+  | { type: "http.request"; sessionId: string; method: string; host: string }
+  /** The admin surface (`/admin/...`): `peer` is the operator's address. */
+  | { type: "admin.list"; peer: string; sessions: number }
+  /** A read of a process's output from its start (the polls that follow it live are not logged). */
+  | { type: "admin.output"; peer: string; sessionId: string; processId: string }
+  /** Terminate of one process, or (processId null) of a whole session; `found` is false for unknown ids. */
+  | { type: "admin.terminate"; peer: string; sessionId: string; processId: string | null; found: boolean }
+  | { type: "admin.refused"; peer: string; path: string; reason: string }
+  /** A login to the web console with the admin token. */
+  | { type: "admin.login"; peer: string };
 
 /** Runs a change to `path` by `method` and reports it once `work` settled, with whether it succeeded. */
 export type AuditedChange = <R>(
@@ -104,6 +113,11 @@ const MESSAGES: Record<AuditEventType, string> = {
   "fs.write": "fs write",
   "fs.remove": "fs remove",
   "http.request": "http request",
+  "admin.list": "admin list",
+  "admin.output": "admin output",
+  "admin.terminate": "admin terminate",
+  "admin.refused": "admin refused",
+  "admin.login": "admin login",
 };
 
 /** The log consumer: one `info` line per event, its members as fields (`type` as `event`). */

@@ -77,6 +77,19 @@ export class ExecServer implements ConnectionHost {
     return this.#connections.size;
   }
 
+  /** Live sessions (the admin surface). */
+  get sessions(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  /** Ends a session now (the admin surface): closes the connection attached to it, terminates its processes. */
+  async terminateSession(session: Session): Promise<void> {
+    for (const connection of this.#connections) {
+      if (connection.session === session) connection.close("session terminated by the operator");
+    }
+    await session.expire();
+  }
+
   /** A session by id (for tests and diagnostics). */
   session(id: string): Session | undefined {
     return this.#sessions.get(id);
@@ -124,6 +137,7 @@ export class ExecServer implements ConnectionHost {
 
   #adopt(connection: ServerConnection, params: InitializeParams, session: Session): InitializeResult {
     session.attach(connection);
+    session.client = { name: params.clientName, peer: connection.peer };
     connection.markInitializing(session, params.clientName, params.resumeSessionId != null);
     if (!this.#firstClient.settled) {
       this.#firstClient.settled = true;

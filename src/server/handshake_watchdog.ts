@@ -35,6 +35,8 @@ export class HandshakeWatchdog {
   readonly #port: () => number;
   /** Remote ports of connections upgraded to a WebSocket (keys are enough: see {@link upgraded}). */
   readonly #upgraded = new Set<number>();
+  /** Remote ports with a plain request in progress, and how many. */
+  readonly #busy = new Map<number, number>();
   /** Socket inode -> when we first saw it pending. */
   readonly #pendingSince = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -72,6 +74,22 @@ export class HandshakeWatchdog {
     this.#upgraded.add(remotePort);
   }
 
+  /**
+   * A plain HTTP request (an admin long-poll, say) is running on the connection from `remotePort`: it is
+   * spared while the returned function has not been called.
+   */
+  busy(remotePort: number): () => void {
+    this.#busy.set(remotePort, (this.#busy.get(remotePort) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.#busy.get(remotePort) ?? 1) - 1;
+      if (left <= 0) this.#busy.delete(remotePort);
+      else this.#busy.set(remotePort, left);
+    };
+  }
+
   /** Connections ended so far (for tests and diagnostics). */
   get shutCount(): number {
     return this.#shutCount;
@@ -106,7 +124,10 @@ export class HandshakeWatchdog {
     const pending: { inode: string; since: number }[] = [];
     for (const { remotePort, inode } of rows) {
       livePorts.add(remotePort);
-      if (this.#upgraded.has(remotePort)) continue;
+      if (this.#upgraded.has(remotePort) || this.#busy.has(remotePort)) {
+        this.#pendingSince.delete(inode); // its idle time starts again once the request is done
+        continue;
+      }
       const since = this.#pendingSince.get(inode) ?? now;
       this.#pendingSince.set(inode, since);
       pending.push({ inode, since });

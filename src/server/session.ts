@@ -18,6 +18,10 @@ export interface SessionOwner {
 export class Session {
   readonly id: string;
   readonly processes: ProcessTable;
+  /** Unix milliseconds. */
+  readonly createdAt = Date.now();
+  /** The last client to initialize or resume it (the admin listing; set by the server). */
+  client: { name: string; peer: string } | null = null;
   #owner: SessionOwner | null = null;
   #expiryTimer: ReturnType<typeof setTimeout> | null = null;
   #expired = false;

@@ -1,6 +1,8 @@
 /**
  * The WebSocket adapter: `Deno.serve` + `Deno.upgradeWebSocket` on `/`, `GET /readyz` for health (always
- * open), `GET /metrics` (Prometheus text, behind the same bearer auth as the upgrade), 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
+ * open), `GET /metrics` (Prometheus text, behind the same bearer auth as the upgrade), the operator's
+ * `/admin/...` (its own credential, see `admin_http.ts`) and its web console `/console` (`console_http.ts`),
+ * 404 elsewhere, browser `Origin`s refused unless allowed (a web page must never reach this server), and
  * connections held by a process this server sandboxed refused (see `sandbox_peer_refusal.ts`).
  *
  * @module
@@ -13,6 +15,9 @@ import { formatListenUrl } from "./listen_url.ts";
 import { refuseSandboxedPeers } from "./sandbox_peer_refusal.ts";
 import { checkBearer, type WebSocketAuth } from "./ws_auth.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
+import { type AdminAccess, handleAdmin } from "./admin_http.ts";
+import { AuditTrail, type ConsoleState, handleConsole } from "./console_http.ts";
+import { ConsoleLogins } from "./console_logins.ts";
 
 /** Where and how to listen. */
 export interface WebSocketListenerOptions {
@@ -22,6 +27,8 @@ export interface WebSocketListenerOptions {
   tls?: { cert: string; key: string };
   /** Authentication checked before the upgrade (default: none). */
   auth?: WebSocketAuth;
+  /** Who may use `/admin/...` (default: off). */
+  admin?: AdminAccess;
 }
 
 /** A running listener. */
@@ -40,6 +47,10 @@ export async function listenWebSocket(
   options: WebSocketListenerOptions,
 ): Promise<WebSocketListener> {
   let boundPort = options.port;
+  const consoleState: ConsoleState = {
+    logins: new ConsoleLogins(),
+    trail: (options.admin ?? { kind: "off" }).kind === "off" ? null : new AuditTrail(server.audit),
+  };
   const watchdog = new HandshakeWatchdog({
     timeoutMs: server.options.handshakeTimeoutMs,
     maxPending: server.options.maxPendingHandshakes,
@@ -47,7 +58,7 @@ export async function listenWebSocket(
   // Before anything else, token included: a process this server sandboxed never gets in.
   const handler = refuseSandboxedPeers(
     (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> =>
-      handleRequest(server, options, request, info, watchdog),
+      handleRequest(server, options, request, info, watchdog, consoleState),
     () => boundPort,
   );
   let current = await serveOn(options, options.port, handler);
@@ -128,12 +139,17 @@ async function serveOn(
   return { server, addr };
 }
 
+function peerOf(info: Deno.ServeHandlerInfo<Deno.NetAddr>): string {
+  return `${info.remoteAddr.hostname}:${info.remoteAddr.port}`;
+}
+
 async function handleRequest(
   server: ExecServer,
   options: WebSocketListenerOptions,
   request: Request,
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
   watchdog: HandshakeWatchdog,
+  consoleState: ConsoleState,
 ): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/readyz" && request.method === "GET") return new Response(null, { status: 200 });
@@ -142,6 +158,34 @@ async function handleRequest(
     if (refusal) return refusal;
     const text = server.metrics.render(server);
     return new Response(text, { status: 200, headers: { "content-type": METRICS_CONTENT_TYPE } });
+  }
+  if (url.pathname.startsWith("/admin/")) {
+    // An admin long-poll may outlast --handshake-timeout: the watchdog spares the connection meanwhile.
+    const done = watchdog.busy(info.remoteAddr.port);
+    try {
+      return await handleAdmin(
+        server,
+        options.admin ?? { kind: "off" },
+        request,
+        peerOf(info),
+        consoleState.logins,
+      );
+    } finally {
+      done();
+    }
+  }
+  if (url.pathname === "/console" || url.pathname.startsWith("/console/")) {
+    const port = info.remoteAddr.port; // unreadable after an upgrade
+    const response = await handleConsole(
+      server,
+      options.admin ?? { kind: "off" },
+      consoleState,
+      request,
+      peerOf(info),
+    );
+    // The console's own WebSocket is a finished handshake too.
+    if (response.status === 101) watchdog.upgraded(port);
+    return response;
   }
   if (url.pathname !== "/") return new Response("not found", { status: 404 });
   const origin = request.headers.get("origin");

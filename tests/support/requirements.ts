@@ -43,6 +43,7 @@ export const REQUIREMENTS = {
   zsh: { pkg: "zsh", installed: () => onPath("zsh"), for: "the zsh completion test" },
   "util-linux": { pkg: "util-linux", installed: () => onPath("unshare"), for: "the offline bundle test" },
   systemd: { pkg: "systemd", installed: () => onPath("systemd-analyze"), for: "the unit file test" },
+  chromium: { pkg: "chromium", installed: () => exists("/usr/bin/chromium"), for: "the web console test" },
 } as const satisfies Record<string, Requirement>;
 
 export type RequirementName = keyof typeof REQUIREMENTS;

@@ -1,0 +1,218 @@
+/**
+ * The web console at `/console`, driven in headless Chromium (Debian's, through playwright-core) against a
+ * real server subprocess: a wrong token is refused, the login sets an HttpOnly SameSite=Strict cookie, a
+ * process started through the client is listed, its output appears live, the Terminate button (after its
+ * confirmation) ends it on the client's side, and a page from another origin can drive neither the console's
+ * WebSocket nor the admin endpoints. A screenshot is kept in tests/.artifacts/console.png.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { ExecServerClient } from "../src/client/exec_server_client.ts";
+import type { ProcessHandle } from "../src/client/process_handle.ts";
+import { CONSOLE_CSP } from "../src/server/console_http.ts";
+import { requires } from "./support/requirements.ts";
+import { startWebSocketServer } from "./support/servers.ts";
+import { TEST_PATH } from "./support/process_start.ts";
+import { withTimeout } from "./support/waiting.ts";
+
+const ARTIFACTS = new URL("./.artifacts/", import.meta.url).pathname;
+
+async function launch(): Promise<Browser> {
+  return await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}
+
+/** Waits until element `id` of `page` contains `text`. */
+async function textIn(page: Page, id: string, text: string): Promise<void> {
+  // A locator, not a string predicate: the console's CSP forbids eval, and so string predicates.
+  await page.locator(`#${id}`, { hasText: text }).waitFor({ state: "attached" });
+}
+
+async function start(client: ExecServerClient, processId: string, script: string): Promise<ProcessHandle> {
+  const handle = await client.startProcess({
+    processId,
+    argv: ["bash", "-c", script],
+    cwd: "/tmp",
+    env: { PATH: TEST_PATH },
+    pipeStdin: true,
+  });
+  (async () => {
+    for await (const _ of handle.events) { /* consumed, as an agent would */ }
+  })();
+  return handle;
+}
+
+Deno.test({
+  name: "the console logs in with the admin token, lists a process, shows its output live and terminates it",
+  ...requires("chromium"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "exec-server-console-" });
+    const adminToken = `admin-${crypto.randomUUID()}`;
+    const agentToken = `agent-${crypto.randomUUID()}`;
+    await Deno.writeTextFile(join(dir, "admin"), `${adminToken}\n`);
+    await Deno.writeTextFile(join(dir, "agent"), `${agentToken}\n`);
+    const server = await startWebSocketServer([
+      "--ws-auth",
+      "capability-token",
+      "--ws-token-file",
+      join(dir, "agent"),
+      "--admin-token-file",
+      join(dir, "admin"),
+      "--log-format",
+      "json",
+    ], { EXEC_SERVER_LOG: "info" });
+    const base = server.url!.replace(/^ws:/, "http:");
+    const client = await ExecServerClient.connect(
+      { kind: "websocket", url: server.url!, headers: { authorization: `Bearer ${agentToken}` } },
+      { clientName: "console-test-agent" },
+    );
+    const browser = await launch();
+    try {
+      const web = await start(
+        client,
+        "web1",
+        'echo hello-console; echo warn-line >&2; while read l; do echo "live:$l"; done',
+      );
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const external: string[] = [];
+      page.on("request", (request) => {
+        if (!request.url().startsWith(base)) external.push(request.url());
+      });
+
+      const first = await page.goto(`${base}/console`);
+      assert.equal(first?.status(), 200);
+      assert.equal(first?.headers()["content-security-policy"], CONSOLE_CSP);
+      await page.fill("#token", "not-the-token");
+      await page.click("#login");
+      await page.waitForSelector("#login-error");
+      assert.deepEqual(await context.cookies(), []);
+      // The agent's token is not the admin token either.
+      await page.fill("#token", agentToken);
+      await page.click("#login");
+      await page.waitForSelector("#login-error");
+      assert.deepEqual(await context.cookies(), []);
+
+      await page.fill("#token", adminToken);
+      await page.click("#login");
+      await page.waitForSelector('tr.process[data-process-id="web1"][data-state="running"]');
+      const [cookie] = await context.cookies();
+      assert.deepEqual([cookie.httpOnly, cookie.sameSite, cookie.path], [true, "Strict", "/"]);
+      assert.ok(!cookie.value.includes(adminToken));
+      assert.match(await page.textContent("#sessions") ?? "", /console-test-agent/);
+
+      await page.click('tr.process[data-process-id="web1"]');
+      await textIn(page, "output", "hello-console");
+      assert.equal(await page.textContent("#output .stderr"), "warn-line\n");
+      await web.write("typed-later\n");
+      await textIn(page, "output", "live:typed-later");
+      await textIn(page, "audit", "admin.login");
+
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "console.png"), fullPage: true });
+
+      const dialogs: string[] = [];
+      page.on("dialog", (dialog) => {
+        dialogs.push(dialog.message());
+        dialog.accept();
+      });
+      await page.click('tr.process[data-process-id="web1"] button.terminate');
+      const outcome = await withTimeout(web.wait(), 10_000, "the client to see the process end");
+      assert.equal(outcome.exitCode, 143);
+      assert.deepEqual(dialogs, ["Terminate process web1?"]);
+      await page.waitForSelector('tr.process[data-process-id="web1"][data-state="closed"]');
+      await textIn(page, "output", "[closed, exit code 143]");
+      assert.deepEqual(external, [], "the console made requests to other hosts");
+      // Opened again by address (a navigation from no page), the login still holds; Log out ends it.
+      const again = await context.newPage();
+      await again.goto(`${base}/console`);
+      await again.waitForSelector('tr.process[data-process-id="web1"]');
+      await again.click("#logout");
+      await again.waitForSelector("#token");
+      assert.deepEqual(await context.cookies(), []);
+      const afterLogout = await again.goto(`${base}/console`);
+      assert.equal(afterLogout?.status(), 200);
+      await again.waitForSelector("#token");
+      await context.close();
+    } finally {
+      await browser.close();
+      await client.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+    const lines = server.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    assert.equal(lines.filter((l) => l.event === "admin.login").length, 1);
+    assert.equal(
+      lines.filter((l) => l.event === "admin.refused" && l.reason === "invalid admin token").length,
+      2,
+    );
+    assert.ok(lines.some((l) => l.event === "admin.terminate" && l.processId === "web1" && l.found === true));
+    assert.ok(!server.stderr().includes(adminToken));
+  },
+});
+
+Deno.test({
+  name: "a page from another origin can drive neither the console's WebSocket nor the admin endpoints",
+  ...requires("chromium"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "exec-server-console-" });
+    const adminToken = `admin-${crypto.randomUUID()}`;
+    await Deno.writeTextFile(join(dir, "admin"), `${adminToken}\n`);
+    const server = await startWebSocketServer(["--admin-token-file", join(dir, "admin")]);
+    const base = server.url!.replace(/^ws:/, "http:");
+    const client = await ExecServerClient.connect({ kind: "websocket", url: server.url! });
+    const session = await fetch(`${base}/admin/sessions`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const sessionId = (await session.json()).sessions[0].sessionId;
+    // Another origin on the same host (same-site for cookies: only the Origin check stands in its way).
+    const evil = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
+      new Response(
+        `<!doctype html><script>
+        const socket = new WebSocket(${JSON.stringify(`${server.url}/console/events`)});
+        socket.onmessage = () => { document.title = "message"; };
+        socket.onclose = () => { document.title = document.title === "message" ? "message" : "closed"; };
+        fetch(${JSON.stringify(`${base}/admin/processes/${sessionId}/target/terminate`)},
+          { method: "POST", mode: "no-cors", credentials: "include" })
+          .finally(() => { document.body.dataset.posted = "yes"; });
+        </script><body></body>`,
+        { headers: { "content-type": "text/html" } },
+      ));
+    const browser = await launch();
+    try {
+      const target = await start(client, "target", "exec sleep 60");
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${base}/console`);
+      await page.fill("#token", adminToken);
+      await page.click("#login");
+      await page.waitForSelector('tr.process[data-process-id="target"]');
+
+      const attacker = await context.newPage();
+      await attacker.goto(`http://127.0.0.1:${evil.addr.port}/`);
+      await attacker.waitForFunction('document.title === "closed" || document.title === "message"');
+      assert.equal(await attacker.title(), "closed");
+      await attacker.waitForSelector("body[data-posted=yes]", { state: "attached" });
+      const listing = await fetch(`${base}/admin/sessions`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      const processes = (await listing.json()).sessions[0].processes;
+      assert.equal(processes.find((p: { processId: string }) => p.processId === "target").state, "running");
+      await target.terminate();
+      await context.close();
+    } finally {
+      await browser.close();
+      await client.close();
+      await evil.shutdown();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
