@@ -40,6 +40,7 @@ export class HandshakeWatchdog {
   /** Socket inode -> when we first saw it pending. */
   readonly #pendingSince = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
+  #scanning = false;
   #shutCount = 0;
   readonly #reserve = new DescriptorReserve(RESERVED_FDS);
 
@@ -56,7 +57,14 @@ export class HandshakeWatchdog {
       return;
     }
     this.#reserve.take();
-    this.#timer = setInterval(() => this.scan(Date.now()), SCAN_MS);
+    this.#timer = setInterval(() => {
+      if (this.#scanning) return; // a slow pass (a huge connection table) is not stacked
+      this.#scanning = true;
+      this.scan(Date.now()).catch((error) => {
+        // Never fatal: the watchdog is a safety net, not a reason for the server to die.
+        log.warn(`handshake watchdog: ${(error as Error).message}`);
+      }).finally(() => this.#scanning = false);
+    }, SCAN_MS);
     Deno.unrefTimer(this.#timer as unknown as number);
   }
 
@@ -100,14 +108,14 @@ export class HandshakeWatchdog {
    * descriptors (reading `/proc`), which are exactly what an attacker exhausts: on EMFILE it frees its
    * reserve, runs, and takes the reserve back.
    */
-  scan(now: number): void {
+  async scan(now: number): Promise<void> {
     try {
-      this.#scanOnce(now);
+      await this.#scanOnce(now);
     } catch (error) {
       if (!isEmfile(error)) throw error;
       this.#reserve.release();
       try {
-        this.#scanOnce(now);
+        await this.#scanOnce(now);
       } catch (again) {
         if (!isEmfile(again)) throw again;
         log.debug("handshake watchdog: no descriptor free even with the reserve released");
@@ -117,8 +125,8 @@ export class HandshakeWatchdog {
     }
   }
 
-  #scanOnce(now: number): void {
-    const rows = this.#connections();
+  async #scanOnce(now: number): Promise<void> {
+    const rows = await this.#connections();
     if (rows === null) return;
     const livePorts = new Set<number>();
     const pending: { inode: string; since: number }[] = [];
@@ -148,14 +156,15 @@ export class HandshakeWatchdog {
   }
 
   /** Server-side sockets of established connections to our port: their peers' ports and inodes. */
-  #connections(): { remotePort: number; inode: string }[] | null {
+  /** Read off the event loop: on a busy host the tables are large. */
+  async #connections(): Promise<{ remotePort: number; inode: string }[] | null> {
     const port = this.#port();
     const rows: { remotePort: number; inode: string }[] = [];
     let readable = false;
     for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
       let text: string;
       try {
-        text = Deno.readTextFileSync(table);
+        text = await Deno.readTextFile(table);
       } catch (error) {
         if (isEmfile(error)) throw error;
         continue;
