@@ -135,38 +135,7 @@ export { WebSocketTransport, type WebSocketTransportOptions } from "./src/rpc/we
  * The client: {@link ExecServerClient} over WebSocket or a stdio command, process handles with ordered
  * events, the lazy reconnecting client, and the {@link EnvironmentManager} built from `environments.toml`.
  */
-export { ExecServerClientError, type ExecServerClientErrorKind } from "./src/client/client_error.ts";
-export type { ExecServerTransportParams } from "./src/client/connector.ts";
-export { DEFAULT_INITIALIZE_TIMEOUT_MS } from "./src/config/timeouts.ts";
-export { DEFAULT_CLIENT_NAME } from "./src/client/client_session.ts";
-export {
-  ExecServerClient,
-  type ExecServerClientOptions,
-  type HttpStreamParams,
-  type HttpStreamResponse,
-  INHERIT_ALL_ENV_POLICY,
-  type RunOptions,
-  type RunResult,
-  type StartProcessParams,
-} from "./src/client/exec_server_client.ts";
-export type {
-  ProcessClosedEvent,
-  ProcessDroppedEvent,
-  ProcessEvent,
-  ProcessExitedEvent,
-  ProcessFailedEvent,
-  ProcessOutcome,
-  ProcessOutputEvent,
-  SequencedProcessEvent,
-} from "./src/client/process_event.ts";
-export { ProcessHandle, type ProcessHandleOptions } from "./src/client/process_handle.ts";
-export { HttpBodyStream } from "./src/client/http_body_stream.ts";
-export { type ClientFactory, LazyRemoteClient } from "./src/client/lazy_remote_client.ts";
-export { Environment, type EnvironmentOptions, type LocalExecServer } from "./src/client/environment.ts";
-export { EnvironmentManager, type EnvironmentManagerLoadOptions } from "./src/client/environment_manager.ts";
-export { createMemoryTransportPair } from "./src/client/memory_transport.ts";
-export type { StdioCommand } from "./src/client/stdio_command.ts";
-export type { WebSocketConnectOptions } from "./src/client/websocket_connect.ts";
+export * from "./src/client/mod.ts";
 
 /** `environments.toml` and `CODEX_EXEC_SERVER_URL`, resolved at parse time. */
 export { ConfigError } from "./src/config/config_error.ts";

@@ -152,7 +152,11 @@ function resolveRelative(fromFile: string, specifier: string): string | null {
  * null for other files outside `src/` (such as `deno.json`), which are data, not rooms.
  */
 export function roomOf(path: string): string | null {
-  if (!path.startsWith("src/")) return ["mod.ts", "main.ts"].includes(path) ? "entry" : null;
+  if (!path.startsWith("src/")) {
+    // client.ts is the client-only entry: it may import only what the client room may.
+    if (path === "client.ts") return "client";
+    return ["mod.ts", "main.ts"].includes(path) ? "entry" : null;
+  }
   const rest = path.slice("src/".length);
   const slash = rest.indexOf("/");
   return slash < 0 ? rest.replace(/\.ts$/, "") : rest.slice(0, slash);
@@ -252,7 +256,9 @@ export interface LayerReport {
 /** Checks the tree at `root` (a directory holding `src/`, and maybe `mod.ts` and `main.ts`). */
 export async function checkLayers(root: string): Promise<LayerReport> {
   const files: string[] = [];
-  for (const entry of ["mod.ts", "main.ts"]) if (await exists(`${root}/${entry}`)) files.push(entry);
+  for (const entry of ["mod.ts", "main.ts", "client.ts"]) {
+    if (await exists(`${root}/${entry}`)) files.push(entry);
+  }
   for await (const file of tsFiles(root, "src")) files.push(file);
 
   const violations: Violation[] = [];

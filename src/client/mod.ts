@@ -1,7 +1,8 @@
 /**
  * The exec-server client library: {@link ExecServerClient} over WebSocket, a stdio command or any
  * message transport; process handles with ordered events; the lazy client; and the
- * {@link EnvironmentManager} built from `environments.toml`.
+ * {@link EnvironmentManager} built from `environments.toml`. The one index of the client's public API:
+ * `client.ts` and `mod.ts` re-export it.
  *
  * @module
  */
@@ -30,7 +31,6 @@ export type {
   SequencedProcessEvent,
 } from "./process_event.ts";
 export { ProcessHandle, type ProcessHandleOptions } from "./process_handle.ts";
-export { SeqReorderBuffer, type Sequenced } from "./seq_reorder_buffer.ts";
 export { HttpBodyStream } from "./http_body_stream.ts";
 export { type ClientFactory, LazyRemoteClient } from "./lazy_remote_client.ts";
 export { Environment, type EnvironmentOptions, type LocalExecServer } from "./environment.ts";
@@ -38,4 +38,3 @@ export { EnvironmentManager, type EnvironmentManagerLoadOptions } from "./enviro
 export { createMemoryTransportPair } from "./memory_transport.ts";
 export { type StdioCommand } from "./stdio_command.ts";
 export { type WebSocketConnectOptions } from "./websocket_connect.ts";
-export { formatDuration } from "./duration_text.ts";
