@@ -11,12 +11,12 @@
  */
 import { dirname } from "../util/absolute_path.ts";
 
-export const CODEX_SANDBOX_ARG0 = "codex-linux-sandbox";
+const CODEX_SANDBOX_ARG0 = "codex-linux-sandbox";
 
 const created = new Map<string, string>();
 
 /** The alias directory for `target` (an absolute path), created on first use; null if it cannot be made. */
-export function codexSandboxAliasDir(target: string): string | null {
+function codexSandboxAliasDir(target: string): string | null {
   const known = created.get(target);
   if (known) return known;
   try {

@@ -41,7 +41,6 @@ export class HandshakeWatchdog {
   readonly #pendingSince = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #scanning = false;
-  #shutCount = 0;
   readonly #reserve = new DescriptorReserve(RESERVED_FDS);
 
   constructor(limits: HandshakeLimits, port: () => number) {
@@ -96,11 +95,6 @@ export class HandshakeWatchdog {
       if (left <= 0) this.#busy.delete(remotePort);
       else this.#busy.set(remotePort, left);
     };
-  }
-
-  /** Connections ended so far (for tests and diagnostics). */
-  get shutCount(): number {
-    return this.#shutCount;
   }
 
   /**
@@ -206,7 +200,6 @@ export class HandshakeWatchdog {
       return;
     }
     if (shut > 0) {
-      this.#shutCount += shut;
       log.info(
         `closed ${shut} connection(s) that did not complete a WebSocket handshake (${pendingCount} pending)`,
       );
