@@ -9,6 +9,7 @@ import { ManagedProcess } from "../src/process/managed_process.ts";
 import { spawnChild } from "../src/process/spawn_child.ts";
 import type { NotificationSink } from "../src/rpc/handler_context.ts";
 import { withTimeout } from "./support/waiting.ts";
+import { messageText } from "../src/rpc/write_queue.ts";
 
 const RETAIN = 64 * 1024;
 const OUTPUT = 1024 * 1024;
@@ -24,7 +25,7 @@ function recordingSink(): NotificationSink & { bytes: () => number } {
       return true;
     },
     notifyEncoded: (message, onWritten) => {
-      const text = typeof message === "string" ? message : message.join("");
+      const text = messageText(message);
       const chunk = /"chunk":"([^"]*)"/.exec(text);
       if (chunk) bytes += Uint8Array.fromBase64(chunk[1]).length;
       onWritten?.();

@@ -6,6 +6,7 @@
  */
 import type { HttpBodyDeltaNotification } from "../src/protocol/http.ts";
 import type { HandlerContext, NotificationSink } from "../src/rpc/handler_context.ts";
+import { messageText, type OutgoingMessage } from "../src/rpc/write_queue.ts";
 
 const encoder = new TextEncoder();
 
@@ -171,8 +172,8 @@ export class MemorySink implements NotificationSink {
     return true;
   }
 
-  notifyEncoded(message: string | readonly string[], onWritten?: () => void): boolean {
-    const { method, params } = JSON.parse(typeof message === "string" ? message : message.join(""));
+  notifyEncoded(message: OutgoingMessage, onWritten?: () => void): boolean {
+    const { method, params } = JSON.parse(messageText(message));
     return this.notify(method, params, onWritten);
   }
 

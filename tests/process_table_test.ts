@@ -8,6 +8,7 @@ import type { ProcessStartParams } from "../src/protocol/process.ts";
 import type { NotificationSink } from "../src/rpc/handler_context.ts";
 import { ProcessTable, type ProcessTableOptions } from "../src/process/process_table.ts";
 import { waitUntil, withTimeout } from "./support/waiting.ts";
+import { messageText } from "../src/rpc/write_queue.ts";
 
 interface Notification {
   method: string;
@@ -24,7 +25,7 @@ function recordingSink(): { sink: NotificationSink; notifications: Notification[
       return true;
     },
     notifyEncoded(message, onWritten) {
-      notifications.push(JSON.parse(typeof message === "string" ? message : message.join("")));
+      notifications.push(JSON.parse(messageText(message)));
       if (onWritten) queueMicrotask(onWritten);
       return true;
     },

@@ -1,6 +1,12 @@
 /** `WriteQueue`: UTF-8 across its buffer boundary, coalescing, callbacks, back-pressure, failure, kill. */
 import assert from "node:assert/strict";
-import { BUFFER_BYTES, type OutgoingMessage, WriteQueue } from "../src/rpc/write_queue.ts";
+import {
+  BUFFER_BYTES,
+  messageLength,
+  messageText,
+  type OutgoingMessage,
+  WriteQueue,
+} from "../src/rpc/write_queue.ts";
 
 /** A sink that records every write (copied: the queue reuses its buffer) and can hold writes open. */
 class RecordingSink {
@@ -143,4 +149,23 @@ Deno.test("WriteQueue.kill drops queued messages and wakes every waiter", async 
   await queue.whenIdle();
   assert.equal(sink.text(), "in flight\n", "only the write already in flight reached the sink");
   assert.deepEqual(sink.errors, [], "a kill is not an error");
+});
+
+Deno.test("WriteQueue sends a bytes part as its base64, whatever the buffer boundary it falls on", async () => {
+  // Sizes around one and several buffers, and prefixes that shift where the part's pieces are cut.
+  const sizes = [0, 1, 2, 3, 4, BUFFER_BYTES - 1, (BUFFER_BYTES / 4) * 3 + 1, 3 * BUFFER_BYTES + 2];
+  for (const size of sizes) {
+    for (const prefix of ["", "x", "xyz12"]) {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 131 + size) & 0xff;
+      const sink = new RecordingSink();
+      const queue = new WriteQueue(sink, 0);
+      const message: OutgoingMessage = [`${prefix}"`, bytes, '"'];
+      assert.equal(messageLength(message), messageText(message).length, `${size}: length counted right`);
+      queue.push(message);
+      await queue.whenIdle();
+      assert.equal(sink.text(), `${prefix}"${bytes.toBase64()}"\n`, `${size} bytes after ${prefix.length}`);
+      assert.equal(queue.queuedBytes, 0);
+    }
+  }
 });

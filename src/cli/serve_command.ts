@@ -25,7 +25,7 @@ Serves the exec-server JSON-RPC API.
 
   --listen URL               stdio | ws://IP:PORT (default ws://127.0.0.1:0; port 0 picks a free port)
   --retention SECONDS        keep a closed process readable this long (default 30)
-  --retain-bytes BYTES       retained output per process, in decoded bytes (default 8388608)
+  --retain-bytes BYTES       output retained per process until acknowledged, decoded bytes (default 8388608)
   --terminate-grace SECONDS  SIGTERM-to-SIGKILL grace when terminating a process tree (default 2)
   --session-ttl SECONDS      keep a detached session this long before ending its processes (default 30)
   --resume-attached MODE     reject (default, as Codex) or takeover: resuming a session another live connection holds

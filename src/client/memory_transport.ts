@@ -6,6 +6,7 @@
  * @module
  */
 import { DEFAULT_HIGH_WATER_BYTES, type MessageTransport, type TransportHandlers } from "../rpc/transport.ts";
+import { messageText, type OutgoingMessage } from "../rpc/write_queue.ts";
 
 /** One end of an in-memory pair. */
 class MemoryTransport implements MessageTransport {
@@ -38,9 +39,9 @@ class MemoryTransport implements MessageTransport {
     this.#readLoop();
   }
 
-  send(message: string | readonly string[], onWritten?: () => void, onDelivered?: () => void): void {
+  send(message: OutgoingMessage, onWritten?: () => void, onDelivered?: () => void): void {
     if (this.#closed) return;
-    const text = typeof message === "string" ? message : message.join("");
+    const text = messageText(message);
     this.#queuedBytes += text.length;
     this.#writer.write(text).then(() => {
       this.#queuedBytes -= text.length;

@@ -108,8 +108,7 @@ export class ManagedProcess {
     },"seq":`;
     this.#ackModeChosen = options.ackMode !== "auto";
     this.#ackMemory = options.ackMemory ?? new AckModeMemory();
-    // `client` frees room on acknowledgements only, exactly as `read` does; they differ in what the
-    // client sends (process/ack as it consumes pushed events, or read cursors).
+    // `client` frees room as `read` does, by acknowledgements (process/ack rather than read cursors).
     this.#log = new OutputLog(
       options.retainBytes,
       options.ackMode === "auto" ? "undecided" : options.ackMode === "client" ? "read" : options.ackMode,
@@ -214,12 +213,13 @@ export class ManagedProcess {
     this.#outputBytes += bytes.length;
     if (this.#options.outputCounter) this.#options.outputCounter.bytes += bytes.length;
     this.#denial?.observe(bytes);
-    const chunk = bytes.toBase64();
-    this.#log.append({ seq, stream, chunk, size: bytes.length });
-    // Built by template and sent in parts: base64 needs no JSON escaping, and the chunk is never copied
-    // into a bigger string (see WriteQueue). Same members, same order as encodeNotification would write.
+    this.#log.append(seq, stream, bytes);
+    // Built by template and sent in parts, the chunk as bytes: its base64 (which needs no JSON escaping)
+    // is made only as the transport writes it (see WriteQueue). A view into a larger buffer is copied
+    // first, so a queued tiny chunk never pins a big one. Same members, same order as encodeNotification.
+    const payload = bytes.byteLength * 2 < bytes.buffer.byteLength ? bytes.slice() : bytes;
     this.#sink.notifyEncoded(
-      [`${this.#outputPrefix}${seq},"stream":"${stream}","chunk":"`, chunk, '"}}'],
+      [`${this.#outputPrefix}${seq},"stream":"${stream}","chunk":"`, payload, '"}}'],
       () => this.#log.noteSent(seq, bytes.length),
       () => this.#log.acknowledgeNotification(seq),
     );
@@ -313,6 +313,7 @@ export class ManagedProcess {
 
   /** The admin read: output after `afterSeq`, not acknowledged, waiting up to `waitMs`; returns the next cursor. */
   async peek(afterSeq: number, maxBytes: number, waitMs: number, signal: AbortSignal) {
+    this.#log.noteFollower();
     const deadline = performance.now() + waitMs;
     while (!this.#readReady(afterSeq) && !signal.aborted && performance.now() < deadline) {
       await waitForWake(this.#waiters, deadline - performance.now(), signal);
@@ -415,10 +416,10 @@ export class ManagedProcess {
 
   /**
    * Kills whatever of the tree is still alive and frees its cgroup (or, without one, kills what is left of
-   * its process group): the end of the entry (eviction, shutdown). Nothing a process started outlives its
-   * entry where cgroups are available.
+   * its process group), and frees its retained output: the end of the entry (eviction, shutdown).
    */
   release(): Promise<void> {
+    this.#log.dispose();
     if (this.#child.tree) return this.#child.tree.release();
     if (this.#child.unwatchGroup) {
       try {

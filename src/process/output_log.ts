@@ -1,7 +1,9 @@
 /**
- * Retained output of one process: a FIFO of base64 chunks bounded in what they cost to keep: decoded
- * bytes plus {@link CHUNK_OVERHEAD_BYTES} per chunk, so a child writing one byte at a time cannot make
- * the bound hold a hundred times its nominal size in bookkeeping.
+ * Retained output of one process: a FIFO of chunks bounded in what they cost to keep: bytes plus
+ * {@link CHUNK_OVERHEAD_BYTES} per chunk, so a child writing one byte at a time cannot make the bound hold
+ * many times its nominal size in bookkeeping. The bytes live in pooled slabs (`OutputBytes`) and the
+ * bookkeeping in flat arrays, not in per-chunk objects or strings: what the log holds is never garbage the
+ * V8 heap has to carry, and base64 is made only when a page is read.
  *
  * Nothing a client has not received is evicted: a chunk becomes evictable only once it is acknowledged
  * (by a `process/read` cursor, or, when the ack mode allows, by a `process/output` notification the
@@ -14,14 +16,28 @@
  * @module
  */
 import type { OutputStream } from "../protocol/process.ts";
+import { OutputBytes, type SlabPool } from "./output_slabs.ts";
 
 /**
- * What one retained chunk costs beyond its payload (its record, the base64 string's header, the eviction
- * record): measured at ~90 B of heap and ~200 B of RSS per 1-byte chunk; rounded up.
+ * What one retained chunk costs beyond its payload: its entries in the log's arrays (seq, stream, slab,
+ * offset, size) and its in-flight and eviction records; measured at ~60 B of heap per 1-byte
+ * chunk (see the test), rounded up.
  */
-export const CHUNK_OVERHEAD_BYTES = 256;
+export const CHUNK_OVERHEAD_BYTES = 128;
 
-/** One retained chunk. `chunk` is base64 (encoded once, shared by notification and reads). */
+/**
+ * Acknowledged output kept for late readers (a second `process/read`, the admin console's tail): as much
+ * as Codex retains in all. Beyond it, output the client has already received is not worth its memory.
+ */
+export const ACKNOWLEDGED_TAIL_BYTES = 1024 * 1024;
+
+/** How long after a follower's last look {@link OutputLog.noteFollower} keeps the full bound. */
+const FOLLOWER_GRACE_MS = 10_000;
+
+/** The bound while `auto` has not decided how the client acknowledges (see {@link OutputLog.hasRoom}). */
+export const UNDECIDED_BOUND_BYTES = 1024 * 1024;
+
+/** One retained chunk as a page returns it: `chunk` is its base64, made when the page is read. */
 export interface RetainedChunk {
   readonly seq: number;
   readonly stream: OutputStream;
@@ -45,10 +61,18 @@ export interface OutputPage {
   more: boolean;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Bounded, acknowledgement-aware output retention for one process. */
 export class OutputLog {
-  #chunks: RetainedChunk[] = [];
+  // One entry per retained chunk, oldest first from #head: flat arrays instead of objects.
+  #seqs: number[] = [];
+  #streams: OutputStream[] = [];
+  #slabs: Uint8Array[] = [];
+  #offsets: number[] = [];
+  #sizes: number[] = [];
   #head = 0;
+  readonly #bytes: OutputBytes;
   #retainedBytes = 0;
   #readCursor = 0;
   #notifiedSeq = 0;
@@ -63,10 +87,19 @@ export class OutputLog {
   #evictedSeqs: number[] = [];
   #evictedSizes: number[] = [];
   readonly #boundBytes: number;
+  readonly #tailBytes: number;
+  readonly #undecidedBytes: number;
+  /** Index past the last acknowledged retained chunk, and what the chunks from #head to it cost. */
+  #ackedEnd = 0;
+  #ackedBytes = 0;
+  #followedUntil = 0;
 
-  constructor(boundBytes: number, ackMode: EffectiveAckMode) {
+  constructor(boundBytes: number, ackMode: EffectiveAckMode, pool?: SlabPool) {
     this.#boundBytes = boundBytes;
+    this.#tailBytes = Math.min(boundBytes, ACKNOWLEDGED_TAIL_BYTES);
+    this.#undecidedBytes = Math.min(boundBytes, UNDECIDED_BOUND_BYTES);
     this.#ackMode = ackMode;
+    this.#bytes = new OutputBytes(pool);
   }
 
   /** What the retained chunks cost: decoded bytes plus {@link CHUNK_OVERHEAD_BYTES} each. */
@@ -81,14 +114,44 @@ export class OutputLog {
   /** Changes which acknowledgements free room (`auto` deciding, or shutdown), evicting what now may go. */
   set ackMode(mode: EffectiveAckMode) {
     this.#ackMode = mode;
+    // What counts as acknowledged depends on the mode: count it afresh.
+    this.#ackedEnd = this.#head;
+    this.#ackedBytes = 0;
     this.#evict();
   }
 
-  /** Appends a chunk (the caller assigns seqs in increasing order). */
-  append(chunk: RetainedChunk): void {
-    this.#chunks.push(chunk);
-    this.#retainedBytes += chunk.size + CHUNK_OVERHEAD_BYTES;
+  /** Appends a copy of `bytes` as chunk `seq` (the caller assigns seqs in increasing order). */
+  append(seq: number, stream: OutputStream, bytes: Uint8Array): void {
+    this.#seqs.push(seq);
+    this.#streams.push(stream);
+    this.#slabs.push(this.#bytes.store(bytes));
+    this.#offsets.push(this.#bytes.lastOffset);
+    this.#sizes.push(bytes.length);
+    this.#retainedBytes += bytes.length + CHUNK_OVERHEAD_BYTES;
     this.#evict();
+  }
+
+  /** Drops everything retained and gives the slabs back (the process is gone for good). */
+  dispose(): void {
+    this.#seqs = [];
+    this.#streams = [];
+    this.#slabs = [];
+    this.#offsets = [];
+    this.#sizes = [];
+    this.#head = 0;
+    this.#ackedEnd = 0;
+    this.#ackedBytes = 0;
+    this.#retainedBytes = 0;
+    this.#bytes.releaseAll();
+  }
+
+  /**
+   * Someone follows this output without acknowledging it (the admin console, `exec-server logs -f`): for
+   * a while, acknowledged output is kept up to the full bound, not only the tail, so a follower lagging
+   * behind the agent still sees every byte. It never holds back the process.
+   */
+  noteFollower(): void {
+    this.#followedUntil = performance.now() + FOLLOWER_GRACE_MS;
   }
 
   /** A `process/read` cursor or a `process/ack`: the client has everything up to `afterSeq`. */
@@ -138,13 +201,15 @@ export class OutputLog {
 
   /**
    * True while the log can take more output without dropping unacknowledged data. In `notification`
-   * mode in-flight output is left out: the connection's own backpressure bounds it.
+   * mode in-flight output is left out: the connection's own backpressure bounds it. While `undecided`,
+   * the bound is {@link UNDECIDED_BOUND_BYTES} at most: the decision comes within moments, and what
+   * waits for it is held whatever the client turns out to be.
    */
   get hasRoom(): boolean {
     const counted = this.#ackMode === "notification"
       ? this.#retainedBytes - this.#inFlightBytes
       : this.#retainedBytes;
-    return counted < this.#boundBytes;
+    return counted < (this.#ackMode === "undecided" ? this.#undecidedBytes : this.#boundBytes);
   }
 
   /** Resolves once there is room (immediately if there is). */
@@ -165,11 +230,13 @@ export class OutputLog {
     const chunks: RetainedChunk[] = [];
     let total = 0;
     let index = this.#firstIndexAfter(afterSeq);
-    for (; index < this.#chunks.length; index++) {
-      const chunk = this.#chunks[index];
-      if (chunks.length > 0 && total + chunk.size > maxBytes) break;
-      chunks.push(chunk);
-      total += chunk.size;
+    for (; index < this.#seqs.length; index++) {
+      const size = this.#sizes[index];
+      if (chunks.length > 0 && total + size > maxBytes) break;
+      const offset = this.#offsets[index];
+      const chunk = this.#slabs[index].subarray(offset, offset + size).toBase64();
+      chunks.push({ seq: this.#seqs[index], stream: this.#streams[index], chunk, size });
+      total += size;
       if (total >= maxBytes) break;
     }
     const last = chunks.at(-1);
@@ -182,16 +249,15 @@ export class OutputLog {
 
   /** True when a chunk with seq > afterSeq is retained. */
   hasChunksAfter(afterSeq: number): boolean {
-    const last = this.#chunks.at(-1);
-    return this.#chunks.length > this.#head && last !== undefined && last.seq > afterSeq;
+    return this.#seqs.length > this.#head && this.#seqs[this.#seqs.length - 1] > afterSeq;
   }
 
   #firstIndexAfter(afterSeq: number): number {
     let lo = this.#head;
-    let hi = this.#chunks.length;
+    let hi = this.#seqs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#chunks[mid].seq <= afterSeq) lo = mid + 1;
+      if (this.#seqs[mid] <= afterSeq) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -203,29 +269,48 @@ export class OutputLog {
       : this.#readCursor;
   }
 
+  /**
+   * Evicts acknowledged chunks, oldest first, while the log is at its bound or the acknowledged ones
+   * cost more than the tail kept for late readers.
+   */
   #evict(): void {
-    if (this.#retainedBytes >= this.#boundBytes) {
-      const acked = this.#ackedSeq();
-      while (this.#retainedBytes >= this.#boundBytes && this.#head < this.#chunks.length) {
-        const oldest = this.#chunks[this.#head];
-        if (oldest.seq > acked) break;
-        this.#chunks[this.#head] = undefined as unknown as RetainedChunk;
-        this.#head++;
-        this.#retainedBytes -= oldest.size + CHUNK_OVERHEAD_BYTES;
-        this.#recordEviction(oldest);
-      }
-      // Compact the array now and then so the dead prefix does not grow forever.
-      if (this.#head > 1024 && this.#head * 2 > this.#chunks.length) {
-        this.#chunks = this.#chunks.slice(this.#head);
-        this.#head = 0;
-      }
+    const acked = this.#ackedSeq();
+    while (this.#ackedEnd < this.#seqs.length && this.#seqs[this.#ackedEnd] <= acked) {
+      this.#ackedBytes += this.#sizes[this.#ackedEnd] + CHUNK_OVERHEAD_BYTES;
+      this.#ackedEnd++;
+    }
+    while (this.#head < this.#ackedEnd && this.#overBudget()) {
+      const seq = this.#seqs[this.#head];
+      const size = this.#sizes[this.#head];
+      this.#slabs[this.#head] = EMPTY;
+      this.#head++;
+      this.#bytes.releaseOldest();
+      this.#retainedBytes -= size + CHUNK_OVERHEAD_BYTES;
+      this.#ackedBytes -= size + CHUNK_OVERHEAD_BYTES;
+      this.#recordEviction(seq, size);
+    }
+    // Compact the arrays now and then so the dead prefix does not grow forever.
+    if (this.#head > 1024 && this.#head * 2 > this.#seqs.length) {
+      this.#seqs = this.#seqs.slice(this.#head);
+      this.#streams = this.#streams.slice(this.#head);
+      this.#slabs = this.#slabs.slice(this.#head);
+      this.#offsets = this.#offsets.slice(this.#head);
+      this.#sizes = this.#sizes.slice(this.#head);
+      this.#ackedEnd -= this.#head;
+      this.#head = 0;
     }
     if (this.hasRoom && this.#roomWaiters.length > 0) this.releaseWaiters();
   }
 
-  #recordEviction(chunk: RetainedChunk): void {
-    this.#evictedSeqs.push(chunk.seq);
-    this.#evictedSizes.push(chunk.size);
+  /** At the bound, or holding more acknowledged output than the tail while no follower needs it. */
+  #overBudget(): boolean {
+    if (this.#retainedBytes >= this.#boundBytes) return true;
+    return this.#ackedBytes > this.#tailBytes && performance.now() > this.#followedUntil;
+  }
+
+  #recordEviction(seq: number, size: number): void {
+    this.#evictedSeqs.push(seq);
+    this.#evictedSizes.push(size);
     if (this.#evictedSeqs.length > 200_000) {
       // Forget the oldest half: reads that far back report what is still known.
       this.#evictedSeqs = this.#evictedSeqs.slice(100_000);

@@ -6,6 +6,7 @@
  * @module
  */
 import { DEFAULT_HIGH_WATER_BYTES, type MessageTransport, type TransportHandlers } from "../rpc/transport.ts";
+import { messageText, type OutgoingMessage } from "../rpc/write_queue.ts";
 import type { NoiseTransport } from "./noise_handshake.ts";
 import { frameMessage, MessageDecoder, SeqReorder } from "./record_framing.ts";
 import { dataFrame } from "./relay_frame.ts";
@@ -60,9 +61,9 @@ export class NoiseStreamTransport implements MessageTransport {
     for (const text of early) handlers.onMessage(text);
   }
 
-  send(message: string | readonly string[], onWritten?: () => void): void {
+  send(message: OutgoingMessage, onWritten?: () => void): void {
     if (this.#closed) return;
-    const text = typeof message === "string" ? message : message.join("");
+    const text = messageText(message);
     for (const record of frameMessage(encoder.encode(text))) {
       if (this.#nextSeq > MAX_SEQ) {
         this.close("relay sequence number exhausted");

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OutgoingMessage } from "./write_queue.ts";
 
 /** Outbound notifications for one connection (or the session's current connection). */
 export interface NotificationSink {
@@ -18,7 +19,7 @@ export interface NotificationSink {
    * `MessageTransport.send`), for hot paths such as `process/output`. Same contract as {@link notify}.
    */
   notifyEncoded(
-    message: string | readonly string[],
+    message: OutgoingMessage,
     onWritten?: () => void,
     onDelivered?: () => void,
   ): boolean;

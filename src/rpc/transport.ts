@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OutgoingMessage } from "./write_queue.ts";
 
 /** What a transport reports to its owner. */
 export interface TransportHandlers {
@@ -28,11 +29,11 @@ export interface MessageTransport {
   start(handlers: TransportHandlers): void;
   /**
    * Queues one message: a JSON text, or a JSON text in parts (concatenated on the wire, never in memory:
-   * large base64 payloads are sent this way). `onWritten` runs once it has been handed to the OS.
+   * large base64 payloads are sent this way; a bytes part stands for its base64). `onWritten` runs once it has been handed to the OS.
    * `onDelivered` runs once the peer has provably read it off the connection (see `WebSocketTransport`);
    * on a transport that cannot be resumed it runs with `onWritten`. Neither runs after close.
    */
-  send(message: string | readonly string[], onWritten?: () => void, onDelivered?: () => void): void;
+  send(message: OutgoingMessage, onWritten?: () => void, onDelivered?: () => void): void;
   /** Bytes queued but not yet written. */
   readonly bufferedBytes: number;
   /** Resolves once the queue is below the low-water mark (immediately when it already is, or when closed). */

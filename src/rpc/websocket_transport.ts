@@ -10,6 +10,7 @@ import {
   type MessageTransport,
   type TransportHandlers,
 } from "./transport.ts";
+import { messageText, type OutgoingMessage } from "./write_queue.ts";
 
 /** Options for {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
@@ -121,9 +122,9 @@ export class WebSocketTransport implements MessageTransport {
 
   #lastError = "";
 
-  send(message: string | readonly string[], onWritten?: () => void, onDelivered?: () => void): void {
+  send(message: OutgoingMessage, onWritten?: () => void, onDelivered?: () => void): void {
     if (this.#closed || this.#socket.readyState !== WebSocket.OPEN) return;
-    const text = typeof message === "string" ? message : message.join("");
+    const text = messageText(message);
     try {
       this.#socket.send(text);
     } catch {
