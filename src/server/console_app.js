@@ -126,6 +126,7 @@
     const p = entry.data;
     const { cells, row } = entry;
     if ("state" in changed) row.dataset.state = p.state;
+    if ("outputBytes" in changed) row.dataset.outputBytes = String(p.outputBytes);
     setText(cells.id, p.processId);
     setText(cells.pid, String(p.pid));
     setText(cells.state, p.state);
@@ -134,7 +135,10 @@
     setText(cells.out, size(p.outputBytes));
     setText(cells.tty, p.tty ? "yes" : "no");
     setText(cells.sandbox, p.sandboxed ? "yes" : "no");
-    if ("argv" in changed || "cwd" in changed) setText(cells.command, p.argv.join(" ") + "  (" + p.cwd + ")");
+    if ("argv" in changed || "cwd" in changed) {
+      setText(cells.command, p.argv.join(" ") + "  (" + p.cwd + ")");
+      cells.command.title = cells.command.textContent;
+    }
     const running = p.state === "running";
     if (running && entry.button === null) {
       const path = "/admin/processes/" + encodeURIComponent(session.data.sessionId) + "/" +
@@ -308,7 +312,26 @@
       convertEol: false,
       cursorBlink: false,
       fontSize: 13,
-      theme: { background: "#0d1117", foreground: "#e6edf3" },
+      theme: {
+        background: "#0d1117",
+        foreground: "#e6edf3",
+        black: "#484f58",
+        red: "#ff7b72",
+        green: "#3fb950",
+        yellow: "#d29922",
+        blue: "#58a6ff",
+        magenta: "#bc8cff",
+        cyan: "#39c5cf",
+        white: "#b1bac4",
+        brightBlack: "#6e7681",
+        brightRed: "#ffa198",
+        brightGreen: "#56d364",
+        brightYellow: "#e3b341",
+        brightBlue: "#79c0ff",
+        brightMagenta: "#d2a8ff",
+        brightCyan: "#56d4dd",
+        brightWhite: "#ffffff",
+      },
     });
     term.open(root);
     terminal = { term, styles: mirrorStyles(root) };
