@@ -306,7 +306,7 @@
     root.replaceChildren();
     const term = new Terminal({
       cols: 100,
-      rows: 30,
+      rows: 24,
       scrollback: 5000,
       disableStdin: true,
       convertEol: false,
