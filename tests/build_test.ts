@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { StdioClient } from "../scripts/build/stdio_client.ts";
-import XTERM_JS from "npm:@xterm/xterm@6.0.0/lib/xterm.js" with { type: "text" };
-import XTERM_CSS from "npm:@xterm/xterm@6.0.0/css/xterm.css" with { type: "text" };
+import XTERM_JS from "@xterm/xterm/lib/xterm.js" with { type: "text" };
+import XTERM_CSS from "@xterm/xterm/css/xterm.css" with { type: "text" };
 
 const ROOT = join(import.meta.dirname!, "..");
 const DENO = Deno.execPath();

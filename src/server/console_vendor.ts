@@ -7,7 +7,9 @@
  *
  * @module
  */
+// deno-lint-ignore no-import-prefix -- by full specifier, so mod.ts imports without our deno.json
 import xtermJs from "npm:@xterm/xterm@6.0.0/lib/xterm.js" with { type: "text" };
+// deno-lint-ignore no-import-prefix -- as above
 import xtermCss from "npm:@xterm/xterm@6.0.0/css/xterm.css" with { type: "text" };
 
 /** xterm.js's UMD build (it defines `Terminal` as a global), without its source-map comment (the map is
