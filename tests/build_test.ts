@@ -119,7 +119,10 @@ Deno.test("build: bundles, smoke-tests the bundle, and skips compile with one li
   );
   assert.match(result.stdout, /bundle: smoke stdio initialize: sessionId \S+/);
   if (Deno.build.os === "linux") assert.match(result.stdout, /bundle: smoke tty process: \/dev\/pts\/\d+/);
-  assert.match(result.stdout, /bundle: smoke console assets: app\.js \d+ chars, xterm\.js \d+ chars\n/);
+  assert.match(
+    result.stdout,
+    /bundle: smoke console assets: app\.js \d+ chars, terminal\.js \d+ chars, xterm\.js \d+ chars\n/,
+  );
 
   assert.deepEqual(await listDir(result.outDir), ["exec-server.js"]);
   const bundlePath = join(result.outDir, "exec-server.js");

@@ -1,8 +1,8 @@
 /**
  * Smoke tests for a built artifact (bundle or compiled binary): `--version`, a stdio `initialize` round trip,
- * (on Linux) a `tty:true` process through the FFI pty code, and the web console's assets (its script and
- * the xterm.js it bundles) served over a WebSocket listener on 127.0.0.1. Also recognises a "binary" that is really the
- * plain deno CLI (the `DENORT_BIN=$(which deno)` trap).
+ * (on Linux) a `tty:true` process through the FFI pty code, and the web console's assets (its scripts and
+ * the xterm.js it bundles) served over a WebSocket listener on 127.0.0.1. Also recognises a "binary" that is
+ * really the plain deno CLI (the `DENORT_BIN=$(which deno)` trap).
  *
  * @module
  */
@@ -117,7 +117,11 @@ async function consoleAssets(command: string[], options: SmokeOptions, log: (lin
     const base = url.replace(/^ws:/, "http:");
     const sizes: string[] = [];
     for (
-      const [path, marker] of [["/console/app.js", "/console/events"], ["/console/xterm.js", "Terminal"]]
+      const [path, marker] of [
+        ["/console/app.js", "/console/events"],
+        ["/console/terminal.js", "ConsoleTerminal"],
+        ["/console/xterm.js", "Terminal"],
+      ]
     ) {
       const response = await fetch(base + path, { signal: deadline });
       const body = await response.text();

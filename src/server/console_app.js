@@ -1,9 +1,9 @@
-// deno-lint-ignore-file no-control-regex -- terminal escape sequences are control characters
+// deno-lint-ignore-file no-control-regex -- escape sequences are control characters
 // The console's script (served as /console/app.js; plain browser JavaScript, no build step). The listing
 // comes over /console/events as a snapshot, then deltas of changed fields (console_feed.ts): each row is
 // kept and only its changed cells are written. A selected process's output is followed by long-polling
-// /admin/.../output: a tty process into an xterm.js Terminal (one write per page, the next page asked for
-// once xterm has taken it in), pipes as text with stderr marked. Terminate goes through POST /admin/....
+// /admin/.../output: a tty process into a terminal (console_terminal.js; one write per page, the next page
+// asked for once xterm.js has taken it in), pipes as text with stderr marked. Terminate goes through POST /admin/....
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -214,128 +214,19 @@
 
   // --- the output view
   let generation = 0;
-  let terminal = null; // { term, styles }
+  let terminal = null; // ConsoleTerminal.open(...) while a tty process is shown
 
   function closeTerminal() {
-    if (terminal === null) return;
-    terminal.styles.disconnect();
-    terminal.term.dispose();
-    document.adoptedStyleSheets = [];
+    terminal?.close();
     terminal = null;
-  }
-
-  /**
-   * xterm.js writes its theme, palette and cell size into <style> elements, which the console's CSP
-   * (style-src 'self', no 'unsafe-inline') does not apply. Their text is applied instead as constructed
-   * stylesheets (CSSOM, which style-src does not govern), kept in step as xterm.js rewrites them: the
-   * policy stays strict, and nothing from a process's output ever reaches a stylesheet.
-   */
-  function mirrorStyles(root) {
-    const sheets = new Map();
-    const sync = () => {
-      for (const style of [...sheets.keys()]) if (!style.isConnected) sheets.delete(style);
-      for (const style of root.querySelectorAll("style")) {
-        if (!sheets.has(style)) {
-          sheets.set(style, new CSSStyleSheet());
-          watch.observe(style, { childList: true, characterData: true, subtree: true });
-        }
-        sheets.get(style).replaceSync(style.textContent);
-      }
-      document.adoptedStyleSheets = [...sheets.values()];
-    };
-    const watch = new MutationObserver(sync);
-    // xterm.js appends its <style> elements to .xterm-screen; only that level is watched, not the rows.
-    const screen = root.querySelector(".xterm-screen") ?? root;
-    watch.observe(screen, { childList: true });
-    sync();
-    return watch;
-  }
-
-  /**
-   * 24-bit colours (SGR 38;2;r;g;b and 48;2;...) are drawn by xterm.js's DOM renderer as style attributes,
-   * which the CSP refuses; they are turned into the nearest of the 256 palette colours, which it draws with
-   * classes. `carry` holds a sequence cut at the end of a page until the next one.
-   */
-  function paletteColour(r, g, b) {
-    if (r === g && g === b) {
-      if (r < 8) return 16;
-      if (r > 238) return 231;
-      return 232 + Math.round((r - 8) / 10);
-    }
-    const step = (v) => (v < 48 ? 0 : v < 115 ? 1 : Math.floor((v - 35) / 40));
-    return 16 + 36 * step(r) + 6 * step(g) + step(b);
-  }
-  function rewriteSgr(params) {
-    if (params.includes(":")) {
-      return params.split(";").map((param) => {
-        const sub = param.split(":");
-        if (!["38", "48", "58"].includes(sub[0]) || sub[1] !== "2" || sub.length < 5) return param;
-        const [r, g, b] = sub.slice(-3).map(Number);
-        return sub[0] + ":5:" + paletteColour(r, g, b);
-      }).join(";");
-    }
-    const parts = params.split(";");
-    const out = [];
-    for (let i = 0; i < parts.length; i++) {
-      if (["38", "48", "58"].includes(parts[i]) && parts[i + 1] === "2" && i + 4 < parts.length) {
-        out.push(parts[i], "5", String(paletteColour(+parts[i + 2], +parts[i + 3], +parts[i + 4])));
-        i += 4;
-      } else if (["38", "48", "58"].includes(parts[i]) && parts[i + 1] === "5") {
-        out.push(parts[i], parts[i + 1], parts[i + 2] ?? "");
-        i += 2;
-      } else {
-        out.push(parts[i]);
-      }
-    }
-    return out.join(";");
-  }
-  function paletteOnly(text, state) {
-    text = state.carry + text;
-    const cut = text.match(/\x1b(?:\[[0-9;:]*)?$/);
-    state.carry = cut ? cut[0] : "";
-    if (cut) text = text.slice(0, cut.index);
-    return text.replace(
-      /\x1b\[([0-9;:]*)m/g,
-      (all, params) => (params.includes("2") ? "\x1b[" + rewriteSgr(params) + "m" : all),
-    );
   }
 
   function openTerminal() {
     closeTerminal();
     const root = $("terminal");
     root.replaceChildren();
-    const term = new Terminal({
-      cols: 100,
-      rows: 24,
-      scrollback: 5000,
-      disableStdin: true,
-      convertEol: false,
-      cursorBlink: false,
-      fontSize: 13,
-      theme: {
-        background: "#0d1117",
-        foreground: "#e6edf3",
-        black: "#484f58",
-        red: "#ff7b72",
-        green: "#3fb950",
-        yellow: "#d29922",
-        blue: "#58a6ff",
-        magenta: "#bc8cff",
-        cyan: "#39c5cf",
-        white: "#b1bac4",
-        brightBlack: "#6e7681",
-        brightRed: "#ffa198",
-        brightGreen: "#56d364",
-        brightYellow: "#e3b341",
-        brightBlue: "#79c0ff",
-        brightMagenta: "#d2a8ff",
-        brightCyan: "#56d4dd",
-        brightWhite: "#ffffff",
-      },
-    });
-    term.open(root);
-    terminal = { term, styles: mirrorStyles(root) };
-    return term;
+    terminal = ConsoleTerminal.open(root);
+    return terminal;
   }
 
   let outputChars = 0;
@@ -373,11 +264,10 @@
     const term = tty ? openTerminal() : null;
     $("output-title").textContent = "Output of " + processId + (tty ? " (terminal)" : "");
     const note = (text, stderr = true) => {
-      if (term) term.write("\r\n\x1b[33m" + text + "\x1b[0m\r\n");
+      if (term) term.note(text);
       else appendText([["\n" + text + "\n", stderr]]);
     };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder(), pty: new TextDecoder() };
-    const palette = { carry: "" };
     const base = "/admin/processes/" + encodeURIComponent(sessionId) + "/" + encodeURIComponent(processId) +
       "/output";
     let afterSeq = 0;
@@ -403,9 +293,8 @@
         return [decoders[chunk.stream].decode(bytes, { stream: true }), chunk.stream === "stderr"];
       });
       if (term) {
-        const data = paletteOnly(parts.map(([text]) => text).join(""), palette);
         // The next page is asked for once xterm.js has parsed this one: a fast process cannot pile up data.
-        if (data !== "") await new Promise((resolve) => term.write(data, resolve));
+        await term.write(parts.map(([text]) => text).join(""));
       } else {
         appendText(parts);
       }

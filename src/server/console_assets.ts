@@ -1,7 +1,7 @@
 /**
  * The web console's page, script and style, compiled into the program (so the single-file bundle and the
  * compiled binary serve them with no external request): the page is built here, the script and the style
- * are `console_app.js` and `console_app.css` taken in as text imports (`deno bundle` inlines them), and
+ * are `console_app.js`, `console_terminal.js` and `console_app.css` taken in as text imports (`deno bundle` inlines them), and
  * xterm.js comes from `console_vendor.ts`. A tty process's output is rendered by xterm.js; pipe output is
  * text with ANSI sequences removed and stderr marked. Every value from the server is written with
  * `textContent` (or as terminal data), never as HTML.
@@ -10,9 +10,12 @@
  */
 import appJs from "./console_app.js" with { type: "text" };
 import appCss from "./console_app.css" with { type: "text" };
+import terminalJs from "./console_terminal.js" with { type: "text" };
 
 /** The console's script. */
 export const CONSOLE_APP_JS: string = appJs;
+/** The console's terminal view (xterm.js under the console's CSP). */
+export const CONSOLE_TERMINAL_JS: string = terminalJs;
 /** The console's stylesheet. */
 export const CONSOLE_CSS: string = appCss;
 
@@ -66,6 +69,7 @@ export function consoleHtml(loggedIn: boolean): string {
 <section id="audit-pane"><h2>Recent audit trail</h2><ol id="audit"></ol></section>
 </main>
 <script src="/console/xterm.js"></script>
+<script src="/console/terminal.js"></script>
 <script src="/console/app.js"></script>`,
     `<link rel="stylesheet" href="/console/xterm.css">\n`,
   );

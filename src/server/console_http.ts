@@ -9,7 +9,13 @@
  */
 import type { AuditEvent, AuditEvents } from "./audit.ts";
 import { type AdminAccess, adminTokenMatches, checkAdmin, describeSessions, text } from "./admin_http.ts";
-import { CONSOLE_APP_JS, CONSOLE_CSS, consoleHtml, loginHtml } from "./console_assets.ts";
+import {
+  CONSOLE_APP_JS,
+  CONSOLE_CSS,
+  CONSOLE_TERMINAL_JS,
+  consoleHtml,
+  loginHtml,
+} from "./console_assets.ts";
 import { CONSOLE_COOKIE, type ConsoleLogins, LOGIN_TTL_MS } from "./console_logins.ts";
 import { ConsoleFeed, FEED_INTERVAL_MS } from "./console_feed.ts";
 import type { ExecServer } from "./exec_server.ts";
@@ -55,6 +61,9 @@ export async function handleConsole(
   const path = url.pathname;
   if (request.method === "GET" && path === "/console/app.js") return asset(CONSOLE_APP_JS, "text/javascript");
   if (request.method === "GET" && path === "/console/app.css") return asset(CONSOLE_CSS, "text/css");
+  if (request.method === "GET" && path === "/console/terminal.js") {
+    return asset(CONSOLE_TERMINAL_JS, "text/javascript");
+  }
   if (request.method === "GET" && (path === "/console/xterm.js" || path === "/console/xterm.css")) {
     const { XTERM_CSS, XTERM_JS } = await import("./console_vendor.ts");
     return path.endsWith(".js") ? asset(XTERM_JS, "text/javascript") : asset(XTERM_CSS, "text/css");
