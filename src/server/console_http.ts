@@ -2,8 +2,8 @@
  * The web console at `/console`, served by the server itself from assets compiled into the program (no
  * external request): a login with the admin token into an `HttpOnly; SameSite=Strict` cookie, a strict CSP,
  * and `/console/events`, a WebSocket that checks `Origin` and pushes the session/process listing and the
- * recent audit trail as a snapshot, then as coalesced deltas (`console_feed.ts`). Output and terminate go through the
- * same `/admin/...` endpoints as the CLI. Nothing runs while no console is open.
+ * recent audit trail as a snapshot, then as coalesced deltas (`console_feed.ts`). Output and terminate go
+ * through the same `/admin/...` endpoints as the CLI. Nothing runs while no console is open.
  *
  * @module
  */
@@ -20,7 +20,12 @@ import { CONSOLE_COOKIE, type ConsoleLogins, LOGIN_TTL_MS } from "./console_logi
 import { ConsoleFeed, FEED_INTERVAL_MS } from "./console_feed.ts";
 import type { ExecServer } from "./exec_server.ts";
 
-/** The console's Content-Security-Policy: its own scripts, styles and connections only. */
+/**
+ * The console's Content-Security-Policy: its own scripts, styles and connections only; no inline script or
+ * style and no eval. xterm.js (the terminal view) writes `<style>` elements and, for 24-bit colours, `style`
+ * attributes; rather than allow `'unsafe-inline'` styles, `console_terminal.js` applies those elements' text
+ * as constructed stylesheets and maps 24-bit colours to the 256-colour palette.
+ */
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
   "img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
