@@ -35,15 +35,16 @@ async function start(
   client: ExecServerClient,
   processId: string,
   script: string,
-  tty = false,
+  tty: { rows: number; cols: number } | null = null,
 ): Promise<ProcessHandle> {
   const handle = await client.startProcess({
     processId,
     argv: ["bash", "-c", script],
     cwd: "/tmp",
     env: { PATH: TEST_PATH, TERM: "xterm-256color" },
-    tty,
-    pipeStdin: !tty,
+    tty: tty !== null,
+    pipeStdin: tty === null,
+    ...tty,
   });
   (async () => {
     for await (const _ of handle.events) { /* consumed, as an agent would */ }
@@ -139,7 +140,7 @@ Deno.test({
         String.raw`printf '\033[31mred-word\033[0m \033[38;2;255;0;0mtrue-red\033[0m plain\n'; ` +
           String.raw`printf 'abcdef\r\033[2Cxy\n'; printf 'erased\033[2K\rkept\n'; ` +
           'while read l; do echo "tty:$l"; done',
-        true,
+        { rows: 20, cols: 90 },
       );
       await page.click('tr.process[data-process-id="tty1"]');
       await page.locator("#output-title", { hasText: "(terminal)" }).waitFor();
@@ -157,6 +158,12 @@ Deno.test({
       assert.equal(await colourOf("red-word"), "rgb(255, 123, 114)"); // the console's ANSI red, #ff7b72
       assert.equal(await colourOf("true-red"), "rgb(255, 0, 0)"); // 24-bit #ff0000 is palette colour 196
       assert.equal(await colourOf("plain"), "rgb(230, 237, 243)"); // the console's foreground
+      // Drawn at the process's terminal size, and resized with it.
+      const lines = page.locator("#terminal .xterm-rows > div");
+      assert.equal(await lines.count(), 20);
+      await tty.resize(16, 90);
+      await page.locator("#terminal .xterm-rows > div").nth(16).waitFor({ state: "detached" });
+      assert.equal(await lines.count(), 16);
       await tty.write("typed-in-tty\n");
       await rows.filter({ hasText: "tty:typed-in-tty" }).waitFor();
       await Deno.mkdir(ARTIFACTS, { recursive: true });

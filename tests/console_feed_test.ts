@@ -45,6 +45,7 @@ function process(processId: string, outputBytes = 0): AdminProcess {
     startedAt: 1_000,
     endedAt: null,
     outputBytes,
+    size: { rows: 24, cols: 80 },
   };
 }
 
@@ -65,7 +66,8 @@ function setup() {
   let clock = 10_000;
   let listing: AdminSession[] = [session("s1", [process("a"), process("b")])];
   const trail = { events: [] as AuditEvent[], version: 0 };
-  const feed = new ConsoleFeed(socket, () => listing, trail, () => clock);
+  // Fresh objects each round, as the server's listing makes them.
+  const feed = new ConsoleFeed(socket, () => structuredClone(listing), trail, () => clock);
   return {
     socket,
     feed,
@@ -98,7 +100,10 @@ Deno.test("the console feed sends a snapshot, then only what changed, and nothin
   t.feed.tick();
   assert.deepEqual(t.socket.take(), [], "nothing changed, nothing sent");
 
-  t.listing = [session("s1", [{ ...process("a", 42), argv: ["sh", "-c", "true"] }])];
+  t.listing = [session("s1", [{ ...process("a", 42), argv: ["sh", "-c", "true"] }, {
+    ...process("b"),
+    size: { rows: 30, cols: 100 },
+  }])];
   t.trail.events.push({ type: "admin.list", peer: "p", sessions: 1 } as AuditEvent);
   t.trail.version++;
   t.advance(100);
@@ -108,11 +113,18 @@ Deno.test("the console feed sends a snapshot, then only what changed, and nothin
     type: "delta",
     now: 10_100,
     sessions: [],
-    processes: [{ sessionId: "s1", processId: "a", outputBytes: 42 }],
+    processes: [
+      { sessionId: "s1", processId: "a", outputBytes: 42 },
+      { sessionId: "s1", processId: "b", size: { rows: 30, cols: 100 } },
+    ],
     removedSessions: [],
-    removedProcesses: [["s1", "b"]],
+    removedProcesses: [],
     audit: [{ type: "admin.list", peer: "p", sessions: 1 }],
   });
+
+  t.listing = [session("s1", [process("a", 42)])];
+  t.feed.tick();
+  assert.deepEqual(t.socket.take()[0].removedProcesses, [["s1", "b"]]);
 
   t.listing = [];
   t.feed.tick();

@@ -127,6 +127,8 @@
     const { cells, row } = entry;
     if ("state" in changed) row.dataset.state = p.state;
     if ("outputBytes" in changed) row.dataset.outputBytes = String(p.outputBytes);
+    const shown = selected?.sessionId === p.sessionId && selected?.processId === p.processId;
+    if ("size" in changed && shown && terminal !== null) terminal.resize(p.size);
     setText(cells.id, p.processId);
     setText(cells.pid, String(p.pid));
     setText(cells.state, p.state);
@@ -221,11 +223,11 @@
     terminal = null;
   }
 
-  function openTerminal() {
+  function openTerminal(size) {
     closeTerminal();
     const root = $("terminal");
     root.replaceChildren();
-    terminal = ConsoleTerminal.open(root);
+    terminal = ConsoleTerminal.open(root, size);
     return terminal;
   }
 
@@ -261,7 +263,7 @@
     $("output").hidden = tty;
     $("terminal").hidden = !tty;
     if (!tty) closeTerminal();
-    const term = tty ? openTerminal() : null;
+    const term = tty ? openTerminal(entry.data.size ?? null) : null;
     $("output-title").textContent = "Output of " + processId + (tty ? " (terminal)" : "");
     const note = (text, stderr = true) => {
       if (term) term.note(text);

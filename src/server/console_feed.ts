@@ -136,7 +136,7 @@ export class ConsoleFeed {
     const encoded: Row = {};
     let changed: Row | null = null;
     for (const [name, value] of Object.entries(fields)) {
-      const plain = Array.isArray(value) ? JSON.stringify(value) : value;
+      const plain = typeof value === "object" && value !== null ? JSON.stringify(value) : value;
       encoded[name] = plain;
       if (before === undefined || before[name] !== plain) (changed ??= { ...ids })[name] = value;
     }

@@ -1,7 +1,8 @@
 // deno-lint-ignore-file no-control-regex -- escape sequences are control characters
 // The console's terminal view (served as /console/terminal.js, after /console/xterm.js): an xterm.js
 // Terminal made to work under the console's strict CSP. `ConsoleTerminal.open(root)` returns
-// { write(text): Promise (settles once xterm.js has parsed it), note(text), close() }.
+// { write(text): Promise (settles once xterm.js has parsed it), resize(size), note(text), close() }, drawn
+// at the process's own terminal size.
 "use strict";
 globalThis.ConsoleTerminal = (() => {
   /**
@@ -80,11 +81,16 @@ globalThis.ConsoleTerminal = (() => {
     );
   }
 
-  /** Opens a read-only terminal in `root`. */
-  function open(root) {
+  /** A terminal size the page can draw: the process's own, within bounds (80x24 when unknown). */
+  const fit = (size) => ({
+    cols: Math.min(Math.max(size?.cols ?? 80, 10), 500),
+    rows: Math.min(Math.max(size?.rows ?? 24, 2), 200),
+  });
+
+  /** Opens a read-only terminal in `root`, of the process's terminal size `size` ({rows, cols} or null). */
+  function open(root, size) {
     const term = new Terminal({
-      cols: 100,
-      rows: 24,
+      ...fit(size),
       scrollback: 5000,
       disableStdin: true,
       convertEol: false,
@@ -118,6 +124,11 @@ globalThis.ConsoleTerminal = (() => {
       write(text) {
         const data = paletteOnly(text, palette);
         return data === "" ? Promise.resolve() : new Promise((resolve) => term.write(data, resolve));
+      },
+      /** The process's terminal was resized. */
+      resize(size) {
+        const { cols, rows } = fit(size);
+        if (cols !== term.cols || rows !== term.rows) term.resize(cols, rows);
       },
       note(text) {
         term.write("\r\n\x1b[33m" + text + "\x1b[0m\r\n");
