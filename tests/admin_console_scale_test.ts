@@ -110,6 +110,15 @@ Deno.test({
       );
       const opened = Date.now();
 
+      // Selecting another process ends the follow of the one before: idle long-polls (up to 20 s each) do
+      // not use up the browser's six connections to the server.
+      for (let k = 0; k < 8; k++) {
+        await page.click(`tr.process[data-process-id="p${k}"]`);
+        await page.locator("#output", { hasText: `p${k} line ${BURST_LINES - 1}` }).waitFor({
+          timeout: 10_000,
+        });
+      }
+
       // A process as text, live, while the flood goes on.
       await page.click('tr.process[data-process-id="p150"]');
       await page.locator("#output", { hasText: `p150 line ${BURST_LINES - 1}` }).waitFor();

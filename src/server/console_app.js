@@ -216,6 +216,8 @@
 
   // --- the output view
   let generation = 0;
+  /** Aborts the follow of the process shown before (a browser has few connections per host to spare). */
+  let following = new AbortController();
   let terminal = null; // ConsoleTerminal.open(...) while a tty process is shown
 
   function closeTerminal() {
@@ -253,6 +255,9 @@
 
   async function select(sessionId, processId) {
     const mine = ++generation;
+    following.abort();
+    following = new AbortController();
+    const signal = following.signal;
     selected = { sessionId, processId };
     for (const row of document.querySelectorAll("tr.process.selected")) row.classList.remove("selected");
     const entry = sessions.get(sessionId)?.processes.get(processId);
@@ -279,12 +284,13 @@
       try {
         const response = await fetch(base + "?afterSeq=" + afterSeq + "&waitMs=20000", {
           credentials: "same-origin",
+          signal,
         });
         if (response.status === 404) return note("[the process is gone]");
         if (!response.ok) return note("[" + (await response.text()).trim() + "]");
         page = await response.json();
       } catch (error) {
-        return note("[" + error + "]");
+        return signal.aborted ? undefined : note("[" + error + "]");
       }
       if (mine !== generation) return;
       if (page.droppedBytes > 0 && afterSeq === 0) {

@@ -120,10 +120,19 @@ globalThis.ConsoleTerminal = (() => {
     term.open(root);
     const styles = mirrorStyles(root);
     const palette = { carry: "" };
+    /** Writes xterm.js has not parsed yet: settled on close too, so no caller waits on a disposed terminal. */
+    const pending = new Set();
     return {
       write(text) {
         const data = paletteOnly(text, palette);
-        return data === "" ? Promise.resolve() : new Promise((resolve) => term.write(data, resolve));
+        if (data === "") return Promise.resolve();
+        return new Promise((resolve) => {
+          pending.add(resolve);
+          term.write(data, () => {
+            pending.delete(resolve);
+            resolve();
+          });
+        });
       },
       /** The process's terminal was resized. */
       resize(size) {
@@ -134,6 +143,8 @@ globalThis.ConsoleTerminal = (() => {
         term.write("\r\n\x1b[33m" + text + "\x1b[0m\r\n");
       },
       close() {
+        for (const resolve of pending) resolve();
+        pending.clear();
         styles.disconnect();
         term.dispose();
         document.adoptedStyleSheets = [];
