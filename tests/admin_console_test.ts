@@ -31,13 +31,20 @@ async function textIn(page: Page, id: string, text: string): Promise<void> {
   await page.locator(`#${id}`, { hasText: text }).waitFor({ state: "attached" });
 }
 
-async function start(client: ExecServerClient, processId: string, script: string): Promise<ProcessHandle> {
+async function start(
+  client: ExecServerClient,
+  processId: string,
+  script: string,
+  tty: { rows: number; cols: number } | null = null,
+): Promise<ProcessHandle> {
   const handle = await client.startProcess({
     processId,
     argv: ["bash", "-c", script],
     cwd: "/tmp",
-    env: { PATH: TEST_PATH },
-    pipeStdin: true,
+    env: { PATH: TEST_PATH, TERM: "xterm-256color" },
+    tty: tty !== null,
+    pipeStdin: tty === null,
+    ...tty,
   });
   (async () => {
     for await (const _ of handle.events) { /* consumed, as an agent would */ }
@@ -113,9 +120,6 @@ Deno.test({
       await textIn(page, "output", "live:typed-later");
       await textIn(page, "audit", "admin.login");
 
-      await Deno.mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, "console.png"), fullPage: true });
-
       const dialogs: string[] = [];
       page.on("dialog", (dialog) => {
         dialogs.push(dialog.message());
@@ -127,6 +131,44 @@ Deno.test({
       assert.deepEqual(dialogs, ["Terminate process web1?"]);
       await page.waitForSelector('tr.process[data-process-id="web1"][data-state="closed"]');
       await textIn(page, "output", "[closed, exit code 143]");
+
+      // A tty process is rendered by xterm.js: colours (the 16-colour palette, and 24-bit colour mapped
+      // to the 256-colour one), a cursor move and an erased line, and input typed by the agent later.
+      const tty = await start(
+        client,
+        "tty1",
+        String.raw`printf '\033[31mred-word\033[0m \033[38;2;255;0;0mtrue-red\033[0m plain\n'; ` +
+          String.raw`printf 'abcdef\r\033[2Cxy\n'; printf 'erased\033[2K\rkept\n'; ` +
+          'while read l; do echo "tty:$l"; done',
+        { rows: 20, cols: 90 },
+      );
+      await page.click('tr.process[data-process-id="tty1"]');
+      await page.locator("#output-title", { hasText: "(terminal)" }).waitFor();
+      const rows = page.locator("#terminal .xterm-rows");
+      await rows.filter({ hasText: "abxyef" }).waitFor();
+      const screen = await rows.textContent() ?? "";
+      assert.ok(screen.includes("kept") && !screen.includes("erased"), screen);
+      const colourOf = (text: string) =>
+        page.locator("#terminal .xterm-rows span", { hasText: text }).first().evaluate((span) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(
+            span,
+          )
+            .color
+        );
+      assert.equal(await colourOf("red-word"), "rgb(255, 123, 114)"); // the console's ANSI red, #ff7b72
+      assert.equal(await colourOf("true-red"), "rgb(255, 0, 0)"); // 24-bit #ff0000 is palette colour 196
+      assert.equal(await colourOf("plain"), "rgb(230, 237, 243)"); // the console's foreground
+      // Drawn at the process's terminal size, and resized with it.
+      const lines = page.locator("#terminal .xterm-rows > div");
+      assert.equal(await lines.count(), 20);
+      await tty.resize(16, 90);
+      await page.locator("#terminal .xterm-rows > div").nth(16).waitFor({ state: "detached" });
+      assert.equal(await lines.count(), 16);
+      await tty.write("typed-in-tty\n");
+      await rows.filter({ hasText: "tty:typed-in-tty" }).waitFor();
+      await Deno.mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "console.png"), fullPage: true });
+      await tty.terminate();
       assert.deepEqual(external, [], "the console made requests to other hosts");
       // Opened again by address (a navigation from no page), the login still holds; Log out ends it.
       const again = await context.newPage();

@@ -1,13 +1,16 @@
 /**
  * `deno task build` (scripts/build.ts): the bundle is one self-contained file (it runs from an empty directory
- * with an empty DENO_DIR and no network), and the compile step skips cleanly without a runtime and rejects a
- * "runtime" that is really the deno CLI (from DENORT_BIN or from a pre-seeded cache zip).
+ * with an empty DENO_DIR and no network, and serves the console's xterm.js from inside itself), and the
+ * compile step skips cleanly without a runtime and rejects a "runtime" that is really the deno CLI (from
+ * DENORT_BIN or from a pre-seeded cache zip).
  */
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { crc32 } from "node:zlib";
 import { StdioClient } from "../scripts/build/stdio_client.ts";
+import XTERM_JS from "@xterm/xterm/lib/xterm.js" with { type: "text" };
+import XTERM_CSS from "@xterm/xterm/css/xterm.css" with { type: "text" };
 
 const ROOT = join(import.meta.dirname!, "..");
 const DENO = Deno.execPath();
@@ -116,6 +119,10 @@ Deno.test("build: bundles, smoke-tests the bundle, and skips compile with one li
   );
   assert.match(result.stdout, /bundle: smoke stdio initialize: sessionId \S+/);
   if (Deno.build.os === "linux") assert.match(result.stdout, /bundle: smoke tty process: \/dev\/pts\/\d+/);
+  assert.match(
+    result.stdout,
+    /bundle: smoke console assets: app\.js \d+ chars, terminal\.js \d+ chars, xterm\.js \d+ chars\n/,
+  );
 
   assert.deepEqual(await listDir(result.outDir), ["exec-server.js"]);
   const bundlePath = join(result.outDir, "exec-server.js");
@@ -200,6 +207,53 @@ Deno.test({
       await Deno.remove(host, { recursive: true });
     }
   },
+});
+
+Deno.test("build: the bundle serves the console's xterm.js and style as npm ships them, with an empty DENO_DIR", async () => {
+  const { result } = await buildWithoutRuntime();
+  assert.equal(result.code, 0, describe(result));
+  const host = await Deno.makeTempDir({ prefix: "exec-server-host-" });
+  try {
+    const [work, home, denoDir] = ["work", "home", "deno-dir"].map((name) => join(host, name));
+    await Promise.all([work, home, denoDir].map((dir) => Deno.mkdir(dir)));
+    await Deno.copyFile(join(result.outDir, "exec-server.js"), join(work, "exec-server.js"));
+    await Deno.chmod(join(work, "exec-server.js"), 0o755);
+    const child = new Deno.Command("./exec-server.js", {
+      args: ["--listen", "ws://127.0.0.1:0"],
+      cwd: work,
+      env: { PATH: `${dirname(DENO)}:/usr/bin:/bin`, HOME: home, DENO_DIR: denoDir, NO_COLOR: "1" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let printed = "";
+      while (!printed.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`the bundle exited before printing its URL: ${printed}`);
+        printed += value;
+      }
+      lines.cancel().catch(() => {});
+      const base = printed.split("\n")[0].trim().replace(/^ws:/, "http:");
+      const js = await fetch(`${base}/console/xterm.js`);
+      assert.equal(js.status, 200);
+      assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+      assert.equal(await js.text(), XTERM_JS.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, "\n"));
+      const css = await fetch(`${base}/console/xterm.css`);
+      assert.equal(await css.text(), XTERM_CSS);
+      // Deno makes an empty npm/ there whatever it runs; nothing was fetched into it.
+      const cached = await listDir(denoDir);
+      assert.ok(!cached.includes("remote"), `DENO_DIR holds ${cached}`);
+      if (cached.includes("npm")) assert.deepEqual(await listDir(join(denoDir, "npm")), []);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  } finally {
+    await Deno.remove(host, { recursive: true });
+  }
 });
 
 Deno.test("build: DENORT_BIN pointing at the deno CLI is detected, reported, and leaves no binary", async () => {

@@ -1,7 +1,8 @@
 /**
  * Smoke tests for a built artifact (bundle or compiled binary): `--version`, a stdio `initialize` round trip,
- * and (on Linux) a `tty:true` process through the FFI pty code. Also recognises a "binary" that is really the
- * plain deno CLI (the `DENORT_BIN=$(which deno)` trap).
+ * (on Linux) a `tty:true` process through the FFI pty code, and the web console's assets (its scripts and
+ * the xterm.js it bundles) served over a WebSocket listener on 127.0.0.1. Also recognises a "binary" that is
+ * really the plain deno CLI (the `DENORT_BIN=$(which deno)` trap).
  *
  * @module
  */
@@ -83,5 +84,67 @@ export async function smokeTest(command: string[], options: SmokeOptions): Promi
     }
   } finally {
     await client.close();
+  }
+  await consoleAssets(command, options, log);
+}
+
+/** The console's script and xterm.js, served by `command --listen ws://127.0.0.1:0` from inside itself. */
+async function consoleAssets(command: string[], options: SmokeOptions, log: (line: string) => void) {
+  const child = new Deno.Command(command[0], {
+    args: [...command.slice(1), "--listen", "ws://127.0.0.1:0"],
+    cwd: options.cwd,
+    env: options.env,
+    clearEnv: options.env !== undefined,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const deadline = AbortSignal.timeout(30_000);
+  try {
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let printed = "";
+    while (!printed.includes("\n") && !deadline.aborted) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      printed += value;
+    }
+    lines.releaseLock();
+    const url = printed.split("\n")[0].trim();
+    if (!url.startsWith("ws://")) {
+      throw new SmokeError(false, `console: no listener URL on stdout (${printed})`);
+    }
+    const base = url.replace(/^ws:/, "http:");
+    const sizes: string[] = [];
+    for (
+      const [path, marker] of [
+        ["/console/app.js", "/console/events"],
+        ["/console/terminal.js", "ConsoleTerminal"],
+        ["/console/xterm.js", "Terminal"],
+      ]
+    ) {
+      const response = await fetch(base + path, { signal: deadline });
+      const body = await response.text();
+      const type = response.headers.get("content-type") ?? "";
+      if (response.status !== 200 || !type.startsWith("text/javascript") || !body.includes(marker)) {
+        throw new SmokeError(
+          false,
+          `console: GET ${path} answered ${response.status} ${type}, ${body.length} chars`,
+        );
+      }
+      sizes.push(`${path.slice("/console/".length)} ${body.length} chars`);
+    }
+    log(`console assets: ${sizes.join(", ")}`);
+  } catch (error) {
+    if (error instanceof SmokeError) throw error;
+    throw new SmokeError(false, `console assets: ${(error as Error).message}`);
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await stderr;
   }
 }

@@ -11,7 +11,7 @@ import { buildChildEnv } from "./env_policy.ts";
 import { AckModeMemory } from "./ack_mode_memory.ts";
 import { withCodexSandboxAlias } from "./codex_sandbox_alias.ts";
 import { ManagedProcess, type ManagedProcessOptions } from "./managed_process.ts";
-import { spawnChild } from "./spawn_child.ts";
+import { DEFAULT_PTY_COLS, DEFAULT_PTY_ROWS, spawnChild } from "./spawn_child.ts";
 
 /** Limits and timings for a table. */
 export interface ProcessTableOptions extends Omit<ManagedProcessOptions, "ackMode"> {
@@ -30,6 +30,8 @@ export interface ProcessFacts {
   readonly startedAt: number;
   /** Unix milliseconds when `exited` was recorded, or null. */
   endedAt: number | null;
+  /** A tty process's terminal size (as started, then as last resized); null for pipes. */
+  size: { rows: number; cols: number } | null;
 }
 
 /** The process namespace of one session. */
@@ -55,6 +57,13 @@ export class ProcessTable {
   /** Every entry (running or retained) with its facts, for the admin surface. */
   list(): { process: ManagedProcess; facts: ProcessFacts }[] {
     return [...this.#processes.values()].map((process) => ({ process, facts: this.#facts.get(process)! }));
+  }
+
+  /** `process/resize`: resizes `process`'s terminal and keeps its size in its facts. */
+  resize(process: ManagedProcess, rows: number, cols: number): void {
+    process.resize(rows, cols);
+    const facts = this.#facts.get(process);
+    if (facts?.size) facts.size = { rows, cols };
   }
 
   /**
@@ -96,6 +105,9 @@ export class ProcessTable {
       sandboxed: wrapper !== undefined,
       startedAt: Date.now(),
       endedAt: null,
+      size: params.tty
+        ? { rows: params.rows ?? DEFAULT_PTY_ROWS, cols: params.cols ?? DEFAULT_PTY_COLS }
+        : null,
     };
     this.#facts.set(process, facts);
     process.whenExited().then(() => (facts.endedAt = Date.now()));

@@ -23,6 +23,8 @@ export const AdminProcessSchema = lazySchema(() =>
     startedAt: z.number(),
     endedAt: z.nullable(z.number()),
     outputBytes: z.number(),
+    /** A tty process's terminal size (as started, then as last resized); null for pipes. */
+    size: z.optional(z.nullable(z.object({ rows: z.number(), cols: z.number() }))),
   })
 );
 export type AdminProcess = z.infer<typeof AdminProcessSchema>;

@@ -179,6 +179,7 @@ function describeSession(session: Session): AdminSession {
       startedAt: facts.startedAt,
       endedAt: facts.endedAt,
       outputBytes: process.outputBytes,
+      size: facts.size === null ? null : { ...facts.size },
     })),
   };
 }

@@ -2,25 +2,33 @@
  * The web console at `/console`, served by the server itself from assets compiled into the program (no
  * external request): a login with the admin token into an `HttpOnly; SameSite=Strict` cookie, a strict CSP,
  * and `/console/events`, a WebSocket that checks `Origin` and pushes the session/process listing and the
- * recent audit trail, coalesced to at most {@link PUSH_INTERVAL_MS}. Output and terminate go through the
- * same `/admin/...` endpoints as the CLI. Nothing runs while no console is open.
+ * recent audit trail as a snapshot, then as coalesced deltas (`console_feed.ts`). Output and terminate go
+ * through the same `/admin/...` endpoints as the CLI. Nothing runs while no console is open.
  *
  * @module
  */
 import type { AuditEvent, AuditEvents } from "./audit.ts";
 import { type AdminAccess, adminTokenMatches, checkAdmin, describeSessions, text } from "./admin_http.ts";
-import { CONSOLE_APP_JS, CONSOLE_CSS, consoleHtml, loginHtml } from "./console_assets.ts";
+import {
+  CONSOLE_APP_JS,
+  CONSOLE_CSS,
+  CONSOLE_TERMINAL_JS,
+  consoleHtml,
+  loginHtml,
+} from "./console_assets.ts";
 import { CONSOLE_COOKIE, type ConsoleLogins, LOGIN_TTL_MS } from "./console_logins.ts";
+import { ConsoleFeed, FEED_INTERVAL_MS } from "./console_feed.ts";
 import type { ExecServer } from "./exec_server.ts";
 
-/** The console's Content-Security-Policy: its own scripts, styles and connections only. */
+/**
+ * The console's Content-Security-Policy: its own scripts, styles and connections only; no inline script or
+ * style and no eval. xterm.js (the terminal view) writes `<style>` elements and, for 24-bit colours, `style`
+ * attributes; rather than allow `'unsafe-inline'` styles, `console_terminal.js` applies those elements' text
+ * as constructed stylesheets and maps 24-bit colours to the 256-colour palette.
+ */
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
   "img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/** Shortest time between two pushes to one console. */
-const PUSH_INTERVAL_MS = 250;
-/** A listing is pushed at least this often (ages and byte counts move without events). */
-const REFRESH_MS = 2_000;
 /** Audit events a console keeps and shows. */
 const AUDIT_TRAIL = 100;
 
@@ -58,6 +66,13 @@ export async function handleConsole(
   const path = url.pathname;
   if (request.method === "GET" && path === "/console/app.js") return asset(CONSOLE_APP_JS, "text/javascript");
   if (request.method === "GET" && path === "/console/app.css") return asset(CONSOLE_CSS, "text/css");
+  if (request.method === "GET" && path === "/console/terminal.js") {
+    return asset(CONSOLE_TERMINAL_JS, "text/javascript");
+  }
+  if (request.method === "GET" && (path === "/console/xterm.js" || path === "/console/xterm.css")) {
+    const { XTERM_CSS, XTERM_JS } = await import("./console_vendor.ts");
+    return path.endsWith(".js") ? asset(XTERM_JS, "text/javascript") : asset(XTERM_CSS, "text/css");
+  }
   if (request.method === "POST" && path === "/console/login") {
     return await login(server, access, logins, request, peer);
   }
@@ -169,26 +184,12 @@ async function events(
     return text(refusal.status, refusal.reason);
   }
   const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 30 });
-  let seen = -1;
-  let lastPush = 0;
+  const feed = new ConsoleFeed(socket, () => describeSessions(server), trail);
   let timer: ReturnType<typeof setInterval> | undefined;
-  const push = () => {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    const now = Date.now();
-    const version = trail?.version ?? 0;
-    if (version === seen && now - lastPush < REFRESH_MS) return;
-    // A slow console is not fed faster than it reads: skip this round while much is queued.
-    if (socket.bufferedAmount > 1024 * 1024) return;
-    seen = version;
-    lastPush = now;
-    socket.send(
-      JSON.stringify({ type: "state", sessions: describeSessions(server), audit: trail?.events ?? [] }),
-    );
-  };
   socket.onopen = () => {
     server.audit.emit({ type: "admin.list", peer, sessions: server.sessionCount });
-    push();
-    timer = setInterval(push, PUSH_INTERVAL_MS);
+    feed.tick();
+    timer = setInterval(() => feed.tick(), FEED_INTERVAL_MS);
   };
   socket.onclose = () => clearInterval(timer);
   socket.onmessage = () => {}; // the console only listens

@@ -139,7 +139,8 @@ export function registerProcessMethods(methods: MethodTable, options: ProcessMet
       return { running: process ? process.terminate() : false };
     })
     .register(ProcessResize, (params, { session }) => {
-      requireProcess(session.processes, params.processId).resize(params.rows, params.cols);
+      const process = requireProcess(session.processes, params.processId);
+      session.processes.resize(process, params.rows, params.cols);
       return {};
     })
     .register(ProcessAck, (params, { session }) => {
