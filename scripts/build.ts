@@ -36,15 +36,15 @@ const BUNDLE_NAME = "exec-server.js";
 const BINARY_NAME = "exec-server";
 /**
  * V8 flags every launch of the server uses (this shebang, `deno compile`, `deno task serve` in deno.json, and
- * the benchmark's default command). They keep the heap small: a young generation of at most 8 MiB per
- * semi-space (1–4 MiB cost ~13% of stdout_notify throughput at ~300 MB/s; 8 MiB measured at parity within
- * the noise), V8's default old-generation limit (a cap such as 1 GiB lowers the peak
- * by ~30 MiB but turns an `fs/readFile` of a several-hundred-MB file into an out-of-memory crash of the whole
- * server: its base64 is held as strings until written), and GC on the main thread (the concurrent GC
- * threads' allocations were ~15 MiB of RSS under a stdout stream, and a 2-CPU host has no core to spare for
- * them). Peak RSS under the bench's 200 MB stdout stream: ~150–165 MiB instead of ~200–260 MiB.
+ * the benchmark's default command). They keep the heap small: a young generation of at most 4 MiB per
+ * semi-space (since retained output moved off the heap, 4 MiB measured at parity with 8 MiB on the 200 MB
+ * stdout stream, 222-237 MB/s, with a peak of ~19 instead of ~26-30 MiB above the idle server; 1-3 MiB promote
+ * in-flight messages and grew the old generation instead), V8's default old-generation limit (a cap such as
+ * 1 GiB turns an `fs/readFile` of a several-hundred-MB file into an out-of-memory crash of the whole server:
+ * its base64 is held as strings until written), and GC on the main thread (the concurrent GC threads'
+ * allocations were ~15 MiB of RSS under a stdout stream, and a 2-CPU host has no core to spare for them).
  */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=8,--single-threaded-gc";
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--single-threaded-gc";
 /** Flags the bundle needs: all permissions (net, run, read, write, env, ffi, sys), no config or lockfile
  * from whatever directory it is started in (the bundle has no npm or remote imports left to resolve), and
  * {@link V8_FLAGS}. */

@@ -15,7 +15,7 @@ import XTERM_CSS from "@xterm/xterm/css/xterm.css" with { type: "text" };
 const ROOT = join(import.meta.dirname!, "..");
 const DENO = Deno.execPath();
 const SHEBANG = "#!/usr/bin/env -S deno run -A --no-config --no-lock " +
-  "--v8-flags=--max-semi-space-size=8,--single-threaded-gc";
+  "--v8-flags=--max-semi-space-size=4,--single-threaded-gc";
 const DENO_CLI_MESSAGE = "must be a denort build, not the deno CLI";
 const VERSION: string = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).version;
 
