@@ -262,10 +262,15 @@ export async function runServe(config: ServeConfig): Promise<number> {
   setLogFormat(config.logFormat);
   // Idle sockets, child pipes and open files all count against it; a shell's 1024 default is easily reached.
   raiseFdLimit();
-  // Set up now, while descriptors are free: the keeper's pipe is opened once, before any client can connect.
-  log.info(`process trees contained by ${containmentMode()}`);
   const server = new ExecServer(config.options);
   const target = parseListenUrl(config.listen);
+  // Containment is set up while descriptors are free (the keeper's pipe is opened once), before any client
+  // can connect. Over stdio only one client ever comes: there it waits until its first initialize is
+  // answered, off the cold start (the first cgroup move waits for an RCU grace period: 10-15 ms). A
+  // process/start arriving sooner sets it up itself.
+  const containment = () => log.info(`process trees contained by ${containmentMode()}`);
+  if (target.kind === "stdio") server.firstClient.then(containment);
+  else containment();
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);

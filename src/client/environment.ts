@@ -16,7 +16,6 @@ import type { ExecServerTransportParams } from "./connector.ts";
 import { ExecServerClient, type ExecServerClientOptions } from "./exec_server_client.ts";
 import { LazyRemoteClient } from "./lazy_remote_client.ts";
 import { createMemoryTransportPair } from "./memory_transport.ts";
-import { connectRelayHarness } from "../remote/relay_harness.ts";
 
 /** How long {@link Environment.status} waits for the current connection's `environment/status`. */
 const STATUS_PROBE_TIMEOUT_MS = 5_000;
@@ -159,9 +158,10 @@ async function transportParams(
       kind: "transport",
       description: `remote environment ${config.environmentId}`,
       reconnectable: true,
-      // Each connect asks the registry again: a fresh authorization and a new Noise stream.
-      open: () =>
-        connectRelayHarness({
+      // Each connect asks the registry again: a fresh authorization and a new Noise stream. The relay and
+      // Noise code (and its crypto tables) loads on first use, not with every program that has a client.
+      open: async () =>
+        (await import("../remote/relay_harness.ts")).connectRelayHarness({
           registryUrl: config.registryUrl,
           environmentId: config.environmentId,
           authToken: config.authToken,
