@@ -7,10 +7,10 @@
  * @module
  */
 import { ErrorCode, RpcError } from "../protocol/errors.ts";
-import type { FsOpenMode, FsOpenParams, FsReadBlockResult } from "../protocol/fs.ts";
+import type { FsOpenMode, FsOpenParams } from "../protocol/fs.ts";
 import { errnoOf, errnoToRpcError, mapOsErrors } from "../protocol/os_error.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
-import { base64Error, decodeBase64, encodeBase64 } from "../util/base64.ts";
+import { base64Error, decodeBase64 } from "../util/base64.ts";
 import { notAFile, requireRegularFile } from "./read_file.ts";
 
 /** Open handles per connection. */
@@ -146,8 +146,15 @@ export class FileHandleTable {
     this.#handles.set(handleId, new OpenHandle(file));
   }
 
-  /** Reads up to `len` bytes at `offset`; `eof` when fewer were left. */
-  async readBlock(handleId: string, offset: number, len: number): Promise<FsReadBlockResult> {
+  /**
+   * Reads up to `len` bytes at `offset`; `eof` when fewer were left. The bytes are a fresh buffer of the
+   * caller's (`fs/readBlock` sends them as base64 as it writes them, never as one string).
+   */
+  async readBlock(
+    handleId: string,
+    offset: number,
+    len: number,
+  ): Promise<{ data: Uint8Array; eof: boolean }> {
     checkHandleId(handleId);
     if (len < 1 || len > FILE_BLOCK_MAX_BYTES) {
       throw RpcError.invalidRequest(`file read block length must be between 1 and ${FILE_BLOCK_MAX_BYTES}`);
@@ -158,7 +165,7 @@ export class FileHandleTable {
           await file.seek(BigInt(offset), Deno.SeekMode.Start);
         } catch (error) {
           // Past the largest offset the filesystem allows: nothing there to read.
-          if (errnoOf(error) === EINVAL) return { chunk: "", eof: true };
+          if (errnoOf(error) === EINVAL) return { data: new Uint8Array(0), eof: true };
           throw error;
         }
         const buffer = new Uint8Array(len);
@@ -168,7 +175,7 @@ export class FileHandleTable {
           if (n === null) break;
           filled += n;
         }
-        return { chunk: encodeBase64(buffer.subarray(0, filled)), eof: filled < len };
+        return { data: buffer.subarray(0, filled), eof: filled < len };
       })
     );
   }

@@ -213,7 +213,7 @@ export function encodeResult(id: RequestId, result: unknown): string {
  * A success response whose result is already JSON, given in parts (see `MessageTransport.send`): the
  * parts are not joined here, so a large payload is never copied into a bigger string.
  */
-export function encodeResultParts(id: RequestId, resultParts: readonly string[]): string[] {
+export function encodeResultParts<P>(id: RequestId, resultParts: readonly P[]): (string | P)[] {
   return [`{"jsonrpc":"2.0","id":${idToJson(id)},"result":`, ...resultParts, "}"];
 }
 

@@ -21,6 +21,7 @@ import { ErrorCode, RpcError } from "../protocol/errors.ts";
 import { type GateFamily, Initialized } from "../protocol/methods.ts";
 import { FairInbox } from "../rpc/fair_inbox.ts";
 import type { MessageTransport } from "../rpc/transport.ts";
+import type { MessagePart } from "../rpc/write_queue.ts";
 import { log } from "../util/log.ts";
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import {
@@ -49,7 +50,8 @@ export class FollowUp<R> {
  */
 export class EncodedResult<R> {
   declare readonly shape?: R;
-  constructor(readonly parts: readonly string[]) {}
+  /** JSON text in parts; a bytes part stands for its base64 (see `MessagePart`). */
+  constructor(readonly parts: readonly MessagePart[]) {}
 }
 
 /** What the connection needs from the server. */
@@ -307,7 +309,7 @@ export class ServerConnection {
     this.transport.send(encodeResult(id, result));
   }
 
-  #sendEncodedResult(id: RequestId, parts: readonly string[]): void {
+  #sendEncodedResult(id: RequestId, parts: readonly MessagePart[]): void {
     if (this.#state === "closed") return;
     this.transport.send(encodeResultParts(id, parts));
   }

@@ -16,10 +16,11 @@ import {
   FsWatchMissing,
   FsWriteBlock,
 } from "../protocol/methods.ts";
+import type { FsReadBlockResult } from "../protocol/fs.ts";
 import { parseAbsolutePath } from "../protocol/paths.ts";
 import { sandboxPlan } from "../sandbox/policy.ts";
 import { canonicalParent } from "../util/absolute_path.ts";
-import type { ServerConnection } from "./connection.ts";
+import { EncodedResult, type ServerConnection } from "./connection.ts";
 import type { MethodTable } from "./method_table.ts";
 import type { AuditedChange } from "./audit.ts";
 
@@ -71,7 +72,15 @@ export function registerFsStreamMethods(methods: MethodTable, fs: FsHandlers, au
     })
     .register(
       FsReadBlock,
-      (params, ctx) => stateOf(ctx.connection).handles.readBlock(params.handleId, params.offset, params.len),
+      async (params, ctx) => {
+        const { data, eof } = await stateOf(ctx.connection).handles.readBlock(
+          params.handleId,
+          params.offset,
+          params.len,
+        );
+        // The chunk as bytes: base64 made piecewise as the transport writes it (see WriteQueue).
+        return new EncodedResult<FsReadBlockResult>(['{"chunk":"', data, `","eof":${eof}}`]);
+      },
     )
     .register(
       FsWriteBlock,
