@@ -415,8 +415,8 @@ export class ManagedProcess {
   }
 
   /**
-   * Kills whatever of the tree is still alive and frees its cgroup (or, without one, kills what is left of
-   * its process group), and frees its retained output: the end of the entry (eviction, shutdown).
+   * Kills what is left of the tree and frees its cgroup (or, without one, kills what is left of its process
+   * group) and its retained output: the entry's end (eviction, shutdown), which with cgroups nothing outlives.
    */
   release(): Promise<void> {
     this.#log.dispose();

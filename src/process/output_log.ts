@@ -20,8 +20,8 @@ import { OutputBytes, type SlabPool } from "./output_slabs.ts";
 
 /**
  * What one retained chunk costs beyond its payload: its entries in the log's arrays (seq, stream, slab,
- * offset, size) and its in-flight and eviction records; measured at ~60 B of heap per 1-byte
- * chunk (see the test), rounded up.
+ * offset, size) and its in-flight and eviction records; measured at ~64 B of heap per 1-byte
+ * chunk with its in-flight record (plus ~3 B of slab), rounded up to leave room for the eviction record.
  */
 export const CHUNK_OVERHEAD_BYTES = 128;
 

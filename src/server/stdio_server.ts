@@ -10,7 +10,6 @@ import { enlargePipe } from "../process/libc_fds.ts";
 
 const STDIO_PIPE_BYTES = 1024 * 1024;
 
-/** Serves one connection on stdio; resolves when it has closed and the server has shut down. */
 /**
  * Our send queue on stdio (above it, producers wait and requests are not read). Behind a 1 MiB pipe, 1 MiB
  * more keeps a stream at full speed; 4 MiB measured the same speed and ~7 MiB more peak RSS under a 200 MB
@@ -18,6 +17,7 @@ const STDIO_PIPE_BYTES = 1024 * 1024;
  */
 const STDIO_QUEUE_BYTES = 1024 * 1024;
 
+/** Serves one connection on stdio; resolves when it has closed and the server has shut down. */
 export async function serveStdio(server: ExecServer): Promise<void> {
   // Pipes from the client (or sshd) hold 64 KiB: every 64 KiB of a large response or request would be a
   // round of wake-ups between the two processes. 1 MiB cut a 67 MB transfer from ~100 ms to ~60 ms here.
