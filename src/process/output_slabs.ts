@@ -119,7 +119,7 @@ export class OutputBytes {
     this.#used = 0;
   }
 
-  /** Bytes of slab memory held (tests and metrics). */
+  /** Bytes of slab memory held (tests). */
   get slabBytes(): number {
     let total = 0;
     for (let i = this.#first; i < this.#slabs.length; i++) total += this.#slabs[i].length;
