@@ -6,11 +6,10 @@
  * the console is open and the output floods.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import type { ProcessHandle } from "../src/client/process_handle.ts";
 import { requires } from "./support/requirements.ts";
+import { adminTokenDir, consumeEvents, launchChromium } from "./support/console_fixture.ts";
 import { startWebSocketServer } from "./support/servers.ts";
 import { TEST_PATH } from "./support/process_start.ts";
 import { withTimeout } from "./support/waiting.ts";
@@ -29,30 +28,19 @@ function burstBytes(k: number): number {
   return bytes;
 }
 
-function consume(handle: ProcessHandle): void {
-  (async () => {
-    for await (const _ of handle.events) { /* consumed, as an agent would */ }
-  })();
-}
-
 Deno.test({
   name: "the console lists 300 processes printing fast, stays usable, and never holds up the agent",
   ...requires("chromium"),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "exec-server-console-scale-" });
-    const adminToken = `admin-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(join(dir, "admin"), `${adminToken}\n`);
-    const server = await startWebSocketServer(["--admin-token-file", join(dir, "admin")]);
+    const { dir, adminToken, adminTokenFile } = await adminTokenDir("exec-server-console-scale-");
+    const server = await startWebSocketServer(["--admin-token-file", adminTokenFile]);
     const base = server.url!.replace(/^ws:/, "http:");
     const client = await ExecServerClient.connect({ kind: "websocket", url: server.url! }, {
       clientName: "scale-agent",
     });
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser = await launchChromium();
     const env = { PATH: TEST_PATH, TERM: "xterm-256color" };
     try {
       const bursts: ProcessHandle[] = [];
@@ -72,7 +60,7 @@ Deno.test({
               pipeStdin: true,
             })),
         );
-        batch.forEach(consume);
+        batch.forEach(consumeEvents);
         bursts.push(...batch);
       }
       const flood = await client.startProcess({
@@ -87,7 +75,7 @@ Deno.test({
         env,
         tty: true,
       });
-      consume(flood);
+      consumeEvents(flood);
 
       const page = await browser.newPage();
       page.setDefaultTimeout(STEP_MS);

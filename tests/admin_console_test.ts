@@ -7,23 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { ExecServerClient } from "../src/client/exec_server_client.ts";
 import type { ProcessHandle } from "../src/client/process_handle.ts";
 import { CONSOLE_CSP } from "../src/server/console_http.ts";
+import { adminTokenDir, consumeEvents, launchChromium } from "./support/console_fixture.ts";
 import { requires } from "./support/requirements.ts";
 import { startWebSocketServer } from "./support/servers.ts";
 import { TEST_PATH } from "./support/process_start.ts";
 import { withTimeout } from "./support/waiting.ts";
 
 const ARTIFACTS = new URL("./.artifacts/", import.meta.url).pathname;
-
-async function launch(): Promise<Browser> {
-  return await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-}
 
 /** Waits until element `id` of `page` contains `text`. */
 async function textIn(page: Page, id: string, text: string): Promise<void> {
@@ -46,9 +40,7 @@ async function start(
     pipeStdin: tty === null,
     ...tty,
   });
-  (async () => {
-    for await (const _ of handle.events) { /* consumed, as an agent would */ }
-  })();
+  consumeEvents(handle);
   return handle;
 }
 
@@ -58,10 +50,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "exec-server-console-" });
-    const adminToken = `admin-${crypto.randomUUID()}`;
+    const { dir, adminToken, adminTokenFile } = await adminTokenDir("exec-server-console-");
     const agentToken = `agent-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(join(dir, "admin"), `${adminToken}\n`);
     await Deno.writeTextFile(join(dir, "agent"), `${agentToken}\n`);
     const server = await startWebSocketServer([
       "--ws-auth",
@@ -69,7 +59,7 @@ Deno.test({
       "--ws-token-file",
       join(dir, "agent"),
       "--admin-token-file",
-      join(dir, "admin"),
+      adminTokenFile,
       "--log-format",
       "json",
     ], { EXEC_SERVER_LOG: "info" });
@@ -78,7 +68,7 @@ Deno.test({
       { kind: "websocket", url: server.url!, headers: { authorization: `Bearer ${agentToken}` } },
       { clientName: "console-test-agent" },
     );
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const web = await start(
         client,
@@ -204,10 +194,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "exec-server-console-" });
-    const adminToken = `admin-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(join(dir, "admin"), `${adminToken}\n`);
-    const server = await startWebSocketServer(["--admin-token-file", join(dir, "admin")]);
+    const { dir, adminToken, adminTokenFile } = await adminTokenDir("exec-server-console-");
+    const server = await startWebSocketServer(["--admin-token-file", adminTokenFile]);
     const base = server.url!.replace(/^ws:/, "http:");
     const client = await ExecServerClient.connect({ kind: "websocket", url: server.url! });
     const session = await fetch(`${base}/admin/sessions`, {
@@ -227,7 +215,7 @@ Deno.test({
         </script><body></body>`,
         { headers: { "content-type": "text/html" } },
       ));
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const target = await start(client, "target", "exec sleep 60");
       const context = await browser.newContext();
