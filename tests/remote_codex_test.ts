@@ -118,6 +118,32 @@ class AppServer {
   }
 }
 
+/**
+ * Runs `body` with the real `codex exec-server --remote` 0.171 registered at a dev relay as environment
+ * {@link ENV} (its rendezvous socket open), then stops both.
+ */
+async function withCodexExecutor(body: (relay: DevRelay) => Promise<void>): Promise<void> {
+  const codex = await codexBinary("0.171.0");
+  const relay = await DevRelay.start();
+  const home = await codexHome();
+  const child = new Deno.Command(codex, {
+    args: ["exec-server", "--remote", relay.url, "--environment-id", ENV],
+    env: { CODEX_HOME: home, CODEX_API_KEY: relay.executorToken },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "Codex's rendezvous socket");
+    await body(relay);
+  } finally {
+    child.kill("SIGTERM");
+    await withTimeout(child.status, 15_000, "codex exit");
+    await relay.close();
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+}
+
 Deno.test("codex app-server 0.171 as harness: environment `remote` through our executor is ready, reports our cwd, and resumes its session after a relay drop", async () => {
   const codex = await codexBinary("0.171.0");
   const relay = await DevRelay.start();
@@ -212,19 +238,8 @@ Deno.test("codex exec 0.171 through the registry: a scripted command runs on our
   }
 });
 
-Deno.test("exec-server envs through the registry variables reaches the real codex exec-server --remote 0.171", async () => {
-  const codex = await codexBinary("0.171.0");
-  const relay = await DevRelay.start();
-  const home = await codexHome();
-  const child = new Deno.Command(codex, {
-    args: ["exec-server", "--remote", relay.url, "--environment-id", ENV],
-    env: { CODEX_HOME: home, CODEX_API_KEY: relay.executorToken },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "Codex's rendezvous socket");
+Deno.test("exec-server envs through the registry variables reaches the real codex exec-server --remote 0.171", () =>
+  withCodexExecutor(async (relay) => {
     const emptyHome = await Deno.makeTempDir({ prefix: "remote-client-home-" });
     const result = await runCli(["envs"], {
       env: {
@@ -239,27 +254,10 @@ Deno.test("exec-server envs through the registry variables reaches the real code
     assert.match(result.stdout, /\* *remote +registry/);
     assert.match(result.stdout, /bash/);
     assert.equal(relay.callsTo("/connect").length, 1);
-  } finally {
-    child.kill("SIGTERM");
-    await withTimeout(child.status, 15_000, "codex exit");
-    await relay.close();
-    await Deno.remove(home, { recursive: true }).catch(() => {});
-  }
-});
+  }));
 
-Deno.test("codex exec-server --remote 0.171 as executor: our harness side runs a command through the relay", async () => {
-  const codex = await codexBinary("0.171.0");
-  const relay = await DevRelay.start();
-  const home = await codexHome();
-  const child = new Deno.Command(codex, {
-    args: ["exec-server", "--remote", relay.url, "--environment-id", ENV],
-    env: { CODEX_HOME: home, CODEX_API_KEY: relay.executorToken },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "Codex's rendezvous socket");
+Deno.test("codex exec-server --remote 0.171 as executor: our harness side runs a command through the relay", () =>
+  withCodexExecutor(async (relay) => {
     const transport = await connectRelayHarness({
       registryUrl: relay.url,
       environmentId: ENV,
@@ -273,13 +271,7 @@ Deno.test("codex exec-server --remote 0.171 as executor: our harness side runs a
     );
     assert.equal(outputText(await peer.waitClosed("hello", 15_000)), "hello-from-codex-executor\n");
     transport.close();
-  } finally {
-    child.kill("SIGTERM");
-    await withTimeout(child.status, 15_000, "codex exit");
-    await relay.close();
-    await Deno.remove(home, { recursive: true }).catch(() => {});
-  }
-});
+  }));
 
 Deno.test("our exec-server forward in front of the real codex exec-server 0.171: codex app-server reaches it as `remote`", async () => {
   const codex = await codexBinary("0.171.0");

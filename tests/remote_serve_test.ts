@@ -70,11 +70,12 @@ async function harness(relay: DevRelay): Promise<RpcPeer> {
 async function withRelayExecutor(
   fn: (relay: DevRelay, executor: Executor) => Promise<void>,
   extra: string[] = [],
+  registered: (relay: DevRelay) => boolean = (relay) => relay.executorSockets(ENV) === 1,
 ) {
   const relay = await DevRelay.start();
   const executor = startExecutor(relay, extra);
   try {
-    await relay.waitFor(() => relay.executorSockets(ENV) === 1, "the executor's rendezvous socket");
+    await relay.waitFor(() => registered(relay), "the executor's registration");
     await fn(relay, executor);
   } finally {
     await executor.stop();
@@ -229,37 +230,34 @@ Deno.test("serve --remote --registration-bearer-stdin reads the bearer line; a m
 });
 
 Deno.test("serve --remote --remote-transport direct: plain JSON-RPC on a bearer-authenticated socket, one per session", async () => {
-  const relay = await DevRelay.start();
-  const executor = startExecutor(relay, ["--remote-transport", "direct"]);
-  try {
-    await relay.waitFor(() => relay.callsTo("/direct/register").length === 1, "direct registration");
-    assert.deepEqual(relay.callsTo("/direct/register")[0].body, { transport: "direct_jsonrpc_v1" });
-    const url = `${relay.url.replace("http", "ws")}/rendezvous/direct-harness/${ENV}`;
-    const open = async () => {
-      await relay.waitFor(() => relay.idleDirectSockets(ENV) === 1, "an idle direct socket");
-      const socket = new WebSocket(url);
-      await withTimeout(
-        new Promise((resolve) => socket.onopen = resolve),
-        10_000,
-        "the direct harness socket",
-      );
-      return new RpcPeer(new WebSocketTransport(socket, { description: "direct harness" }));
-    };
-    const a = await open();
-    const sa = await a.handshake();
-    // The executor opened the next idle socket for the next harness; both sessions work at once.
-    const b = await open();
-    const sb = await b.handshake();
-    assert.notEqual(sa, sb);
-    await a.call("process/start", bashStart("p", "echo direct-a"));
-    assert.equal(outputText(await a.waitClosed("p", 10_000)), "direct-a\n");
-    a.transport.close();
-    b.transport.close();
-  } finally {
-    await executor.stop();
-    await executor.stderr;
-    await relay.close();
-  }
+  await withRelayExecutor(
+    async (relay) => {
+      assert.deepEqual(relay.callsTo("/direct/register")[0].body, { transport: "direct_jsonrpc_v1" });
+      const url = `${relay.url.replace("http", "ws")}/rendezvous/direct-harness/${ENV}`;
+      const open = async () => {
+        await relay.waitFor(() => relay.idleDirectSockets(ENV) === 1, "an idle direct socket");
+        const socket = new WebSocket(url);
+        await withTimeout(
+          new Promise((resolve) => socket.onopen = resolve),
+          10_000,
+          "the direct harness socket",
+        );
+        return new RpcPeer(new WebSocketTransport(socket, { description: "direct harness" }));
+      };
+      const a = await open();
+      const sa = await a.handshake();
+      // The executor opened the next idle socket for the next harness; both sessions work at once.
+      const b = await open();
+      const sb = await b.handshake();
+      assert.notEqual(sa, sb);
+      await a.call("process/start", bashStart("p", "echo direct-a"));
+      assert.equal(outputText(await a.waitClosed("p", 10_000)), "direct-a\n");
+      a.transport.close();
+      b.transport.close();
+    },
+    ["--remote-transport", "direct"],
+    (relay) => relay.callsTo("/direct/register").length === 1,
+  );
 });
 
 Deno.test("serve --remote: a tampered Data record resets only its stream; another stream keeps working", async () => {
