@@ -1,6 +1,6 @@
 /**
  * One process under management: its seq counter, retained output, exit and close state, long-poll
- * waiters, stdin, and the route to its termination. The state machine is
+ * waiters, stdin (`ProcessStdin`), and the route to its termination. The state machine is
  * running -> exited (streams may still be open) -> closed -> evicted (by the table, after retention).
  *
  * Ordering invariants: every event takes the next seq when it is recorded, notifications are queued in
@@ -20,7 +20,7 @@ import type {
 import type { NotificationSink } from "../rpc/handler_context.ts";
 import type { ExitSummary, SpawnedChild } from "./child.ts";
 import { SandboxDenialWatch } from "./sandbox_denial.ts";
-import { WriteIds } from "./write_ids.ts";
+import { ProcessStdin } from "./process_stdin.ts";
 import { AckModeMemory, AUTO_ACK_DECISION_MS } from "./ack_mode_memory.ts";
 import { OutputLog } from "./output_log.ts";
 import { terminateTree } from "./process_tree.ts";
@@ -47,9 +47,6 @@ export interface ManagedProcessOptions {
   /** A server-wide tally that every chunk of output read is added to (metrics). */
   outputCounter?: { bytes: number };
 }
-
-/** Stdin bytes queued beyond this make `process/write` wait for the child to catch up. */
-const STDIN_QUEUE_LIMIT = 1024 * 1024;
 
 /** A process and everything the protocol knows about it. */
 export class ManagedProcess {
@@ -78,12 +75,9 @@ export class ManagedProcess {
   #termination: Promise<void> | null = null;
   /** A `process/terminate` after the root exited, ending what it left behind. */
   #leftovers: Promise<void> | null = null;
-  #stdinState: "open" | "closed" | "none";
-  #stdinChain: Promise<void> = Promise.resolve();
-  #stdinQueued = 0;
+  readonly #stdin: ProcessStdin;
   #onClosed: (process: ManagedProcess) => void;
   readonly #denial: SandboxDenialWatch | null;
-  readonly #writeIds = new WriteIds();
   #outputBytes = 0;
   readonly #exit = Promise.withResolvers<ExitSummary>();
 
@@ -115,7 +109,7 @@ export class ManagedProcess {
     );
     this.#denial = options.sandboxed ? new SandboxDenialWatch() : null;
     this.#openStreams = child.outputs.length;
-    this.#stdinState = child.writeStdin ? "open" : "none";
+    this.#stdin = new ProcessStdin(child, options.tty);
     for (const output of child.outputs) this.#pump(output.name, output.stream);
     if (this.#openStreams === 0) this.#streamsDone.resolve();
     this.#watchExit();
@@ -339,38 +333,14 @@ export class ManagedProcess {
     this.#log.acknowledgeRead(Math.min(seq, this.#nextSeq - 1));
   }
 
-  /**
-   * `process/write`: queues bytes for stdin (ordered), waiting only when too much is queued. A `writeId`
-   * already written on this process is answered `accepted` and not written again (a client's retry).
-   */
-  async write(data: Uint8Array, writeId?: string): Promise<WriteStatus> {
-    if (writeId !== undefined && this.#writeIds.has(writeId)) return "accepted";
-    if (this.#stdinState === "none") return "stdinClosed";
-    if (this.#termination !== null) throw RpcError.internal("failed to write to process stdin");
-    if (this.#stdinState === "closed") return "stdinClosed";
-    if (writeId !== undefined) this.#writeIds.remember(writeId);
-    if (data.length === 0) return "accepted";
-    const write = this.#child.writeStdin!;
-    this.#stdinQueued += data.length;
-    const done = this.#stdinChain.then(() => write(data)).catch(() => {
-      // Writes after the child closed its stdin or exited are swallowed, as in the reference.
-    }).finally(() => {
-      this.#stdinQueued -= data.length;
-    });
-    this.#stdinChain = done;
-    if (this.#stdinQueued > STDIN_QUEUE_LIMIT) await done;
-    return "accepted";
+  /** `process/write` (see {@link ProcessStdin.write}). */
+  write(data: Uint8Array, writeId?: string): Promise<WriteStatus> {
+    return this.#stdin.write(data, writeId, this.#termination !== null);
   }
 
   /** `process/closeStdin` (extension): EOF after everything already queued. */
-  async closeStdin(): Promise<WriteStatus> {
-    if (this.#stdinState === "none") return "stdinClosed";
-    if (this.#stdinState === "closed") return "stdinClosed";
-    if (!this.tty) this.#stdinState = "closed";
-    const close = this.#child.closeStdin!;
-    this.#stdinChain = this.#stdinChain.then(() => close()).catch(() => {});
-    await this.#stdinChain;
-    return "accepted";
+  closeStdin(): Promise<WriteStatus> {
+    return this.#stdin.close();
   }
 
   /** `process/resize` (extension). */
