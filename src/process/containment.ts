@@ -5,24 +5,37 @@
  * killed, whatever it did: double-forked, `setsid`, stdio closed. A keeper process ends the whole subtree
  * if this process dies (see `cgroup_keeper.ts`).
  *
- * A child is put into its group at spawn, with no window in which it could fork outside it: this process
- * moves itself into the child's group, spawns (synchronously), and moves back (about 0.4 ms in all). Where
- * groups cannot be made, {@link treeContainment} is null and termination falls back to process groups and
- * `/proc` (see `process_tree.ts`).
+ * A child is put into its group at spawn, with no window in which it could fork outside it: the calling
+ * thread moves into the child's group, spawns (synchronously) and moves back. Where the host allows it,
+ * the server's group is the root of a threaded subtree: this process moves into it once, each tree's group
+ * is threaded, and only the spawning thread moves (about 0.1 ms). A whole-process move instead takes the
+ * kernel's global cgroup lock, which after ~25 ms without moves waits for an RCU grace period: 6-30 ms of
+ * blocked event loop per spawn. Where threaded groups are refused, whole-process moves remain the way
+ * (`domain` mode). Where groups cannot be made at all, {@link treeContainment} is null and termination
+ * falls back to process groups and `/proc` (see `process_tree.ts`).
  *
  * @module
  */
 import { errnoOf, errnoToRpcError } from "../protocol/os_error.ts";
 import { log } from "../util/log.ts";
 import {
+  freezeGroup,
   groupMembers,
+  groupType,
+  isOwnThread,
   isPopulated,
   killGroup,
+  makeThreaded,
   moveSelfTo,
+  moveThreadIdTo,
+  moveThreadTo,
   ownCgroupDir,
+  processOfThread,
   removeGroup,
   signalMembers,
+  subtreeThreads,
 } from "./cgroup.ts";
+import { closeFd } from "./libc_fds.ts";
 import { startCgroupKeeper } from "./cgroup_keeper.ts";
 import { groupKeeper } from "./group_keeper.ts";
 
@@ -33,19 +46,30 @@ const EMFILE = 24;
 const RELEASE_WAIT_MS = 2_000;
 const RELEASE_POLL_MS = 10;
 
+/** How trees are grouped: threaded groups (only the spawning thread moves) or whole-process moves. */
+export type ContainmentMode = "threaded" | "domain";
+
 /** One process tree's cgroup. */
 export class ContainedTree {
   /** The group's directory in cgroupfs. */
   readonly dir: string;
+  readonly #threaded: boolean;
   #released: Promise<void> | null = null;
 
-  constructor(dir: string) {
+  constructor(dir: string, mode: ContainmentMode = "domain") {
     this.dir = dir;
+    this.#threaded = mode === "threaded";
   }
 
-  /** Pids of every live member. */
+  /** Pids of every live member (in a threaded tree, of its subgroups too), never this process. */
   members(): number[] {
-    return groupMembers(this.dir);
+    if (!this.#threaded) return groupMembers(this.dir).filter((pid) => pid !== Deno.pid);
+    const pids = new Set<number>();
+    for (const tid of subtreeThreads(this.dir)) {
+      const pid = processOfThread(tid);
+      if (pid !== null && pid !== Deno.pid) pids.add(pid);
+    }
+    return [...pids];
   }
 
   /** True when no process of the tree is left. */
@@ -55,12 +79,37 @@ export class ContainedTree {
 
   /** Sends `signal` to every member. */
   signal(signal: Deno.Signal): void {
-    signalMembers(this.dir, signal);
+    if (!this.#threaded) return signalMembers(this.dir, signal);
+    for (const pid of this.members()) {
+      try {
+        Deno.kill(pid, signal);
+      } catch {
+        // Exited meanwhile.
+      }
+    }
   }
 
-  /** SIGKILLs every member at once. */
+  /**
+   * SIGKILLs every member at once. A threaded group has no `cgroup.kill`: it is frozen first (no member
+   * forks once frozen, and SIGKILL still ends frozen tasks), then each thread is killed, a few passes for
+   * forks that were in flight as the freeze began.
+   */
   kill(): void {
-    killGroup(this.dir);
+    if (!this.#threaded) return killGroup(this.dir);
+    const tids = subtreeThreads(this.dir);
+    // Never freeze a group one of our own threads is in (a failed move back): that would freeze us.
+    if (!tids.some(isOwnThread)) freezeGroup(this.dir);
+    for (let pass = 0; pass < 3 && tids.length > 0; pass++) {
+      for (const tid of tids) {
+        if (isOwnThread(tid)) continue;
+        try {
+          Deno.kill(tid, "SIGKILL"); // kill(2) with a thread id signals its whole process
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      tids.splice(0, tids.length, ...subtreeThreads(this.dir).filter((tid) => !isOwnThread(tid)));
+    }
   }
 
   /**
@@ -84,13 +133,19 @@ export class ContainedTree {
 export class CgroupContainment {
   readonly #ownDir: string;
   readonly #serverDir: string;
+  readonly mode: ContainmentMode;
   #nextTree = 1;
   /** Set when a move back failed: this process may sit in a tree's group, so no more moves. */
   #broken = false;
 
-  constructor(ownDir: string, serverDir: string) {
+  /**
+   * `ownDir` is where this process goes back to after a spawn in `domain` mode; in `threaded` mode this
+   * process lives in `serverDir`, the root of the trees' threaded subtree.
+   */
+  constructor(ownDir: string, serverDir: string, mode: ContainmentMode = "domain") {
     this.#ownDir = ownDir;
     this.#serverDir = serverDir;
+    this.mode = mode;
   }
 
   /** The group that holds every tree of this process. */
@@ -99,16 +154,21 @@ export class CgroupContainment {
   }
 
   /**
-   * Runs `spawn` (which must spawn synchronously) with this process inside a new tree group, so the child
-   * starts there, and returns its result with the group. When the group cannot be used, the spawn still
-   * happens, uncontained (`tree` null; logged).
+   * Runs `spawn` (which must spawn synchronously) with this process (or, threaded, this thread) inside a
+   * new tree group, so the child starts there, and returns its result with the group. When the group
+   * cannot be used, the spawn still happens, uncontained (`tree` null; logged).
    */
   spawnInside<T>(spawn: () => T): { value: T; tree: ContainedTree | null } {
     if (this.#broken) return { value: spawn(), tree: null };
     const dir = `${this.#serverDir}/p${this.#nextTree++}`;
     try {
       Deno.mkdirSync(dir);
-      moveSelfTo(dir);
+      if (this.mode === "threaded") {
+        makeThreaded(dir);
+        moveThreadTo(dir);
+      } else {
+        moveSelfTo(dir);
+      }
     } catch (error) {
       removeGroup(dir);
       // Out of descriptors: the spawn needs more of them anyway; refuse rather than start uncontained.
@@ -121,23 +181,31 @@ export class CgroupContainment {
     try {
       value = spawn();
     } catch (error) {
-      this.#moveBack();
+      this.#moveBack(dir);
       removeGroup(dir);
       throw error;
     }
-    this.#moveBack();
-    return { value, tree: new ContainedTree(dir) };
+    this.#moveBack(dir);
+    return { value, tree: new ContainedTree(dir, this.mode) };
   }
 
-  #moveBack(): void {
+  #moveBack(treeDir: string): void {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        moveSelfTo(this.#ownDir);
+        if (this.mode === "domain") {
+          moveSelfTo(this.#ownDir);
+          return;
+        }
+        moveThreadTo(this.#serverDir);
+        // A thread the runtime started during the spawn would have been born in the tree's group.
+        for (const tid of subtreeThreads(treeDir)) {
+          if (isOwnThread(tid)) moveThreadIdTo(this.#serverDir, tid);
+        }
         return;
       } catch (error) {
         if (attempt === 2) {
           this.#broken = true;
-          log.error(`cgroup containment: cannot move back to ${this.#ownDir} (${(error as Error).message})`);
+          log.error(`cgroup containment: cannot move back out of ${treeDir} (${(error as Error).message})`);
         }
       }
     }
@@ -172,31 +240,83 @@ function openContainment(): CgroupContainment | null {
   }
   removeStaleGroups(own.dir);
   const serverDir = `${own.dir}/exec-server.${Deno.pid}`;
-  const probe = `${serverDir}/probe`;
   try {
     Deno.mkdirSync(serverDir, { recursive: true });
-    Deno.mkdirSync(probe);
-    moveSelfTo(probe);
-    moveSelfTo(own.dir);
-    removeGroup(probe);
   } catch (error) {
-    removeGroup(probe);
-    removeGroup(serverDir);
     log.debug(`cgroup containment unavailable: ${(error as Error).message}`);
     return null;
   }
+  // Started before this process moves into serverDir: the keeper must stay outside what it kills.
   let keeper: ReturnType<typeof startCgroupKeeper>;
   try {
     keeper = startCgroupKeeper(serverDir);
   } catch (error) {
     keeper = { unavailable: (error as Error).message };
   }
+  const threaded = enterThreadedSubtree(own.dir, serverDir);
+  const mode: ContainmentMode | null = threaded === true ? "threaded" : probeDomainMoves(serverDir, own.dir);
+  if (mode === null) {
+    removeGroup(serverDir);
+    if (!("unavailable" in keeper)) closeFd(keeper.fd); // the keeper finds no group and exits
+    return null;
+  }
+  if (mode === "domain") log.debug(`cgroup containment by whole-process moves: ${threaded}`);
   if ("unavailable" in keeper) {
     log.warn(
       `cgroup keeper not started (${keeper.unavailable}): if this process is killed, its trees live on`,
     );
   }
-  return new CgroupContainment(own.dir, serverDir);
+  return new CgroupContainment(own.dir, serverDir, mode);
+}
+
+/**
+ * Moves this process into `serverDir` and checks that its threads can move into a threaded group below
+ * it: true, or the reason it cannot (this process back in `ownDir`). Inside a threaded subtree already
+ * (a server started by a contained server), `serverDir` is itself made threaded.
+ */
+function enterThreadedSubtree(ownDir: string, serverDir: string): true | string {
+  const ownType = groupType(ownDir);
+  const probe = `${serverDir}/probe`;
+  let moved = false;
+  try {
+    if (ownType === "threaded" || ownType === "domain threaded") makeThreaded(serverDir);
+    else if (ownType !== "domain") return `own group is ${ownType}`;
+    moveSelfTo(serverDir);
+    moved = true;
+    Deno.mkdirSync(probe);
+    makeThreaded(probe);
+    moveThreadTo(probe);
+    moveThreadTo(serverDir);
+    removeGroup(probe);
+    return true;
+  } catch (error) {
+    if (moved) {
+      try {
+        moveThreadTo(serverDir);
+        moveSelfTo(ownDir);
+      } catch {
+        // Reported below by the domain probe, which needs this process back in ownDir.
+      }
+    }
+    removeGroup(probe);
+    return `threaded groups refused: ${(error as Error).message}`;
+  }
+}
+
+/** Checks that this process can move into a group below `serverDir` and back: `domain`, or null. */
+function probeDomainMoves(serverDir: string, ownDir: string): "domain" | null {
+  const probe = `${serverDir}/probe`;
+  try {
+    Deno.mkdirSync(probe);
+    moveSelfTo(probe);
+    moveSelfTo(ownDir);
+    removeGroup(probe);
+    return "domain";
+  } catch (error) {
+    removeGroup(probe);
+    log.debug(`cgroup containment unavailable: ${(error as Error).message}`);
+    return null;
+  }
 }
 
 /** Groups left by exec-servers that died without their keeper (both killed): their trees end now. */
