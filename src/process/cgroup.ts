@@ -65,14 +65,25 @@ export function moveThreadIdTo(dir: string, tid: number): void {
   Deno.writeTextFileSync(`${dir}/cgroup.threads`, String(tid));
 }
 
+/** The thread ids in the threaded group at `dir` (not its subgroups); empty when it is gone. */
+export function groupThreads(dir: string): number[] {
+  try {
+    const tids: number[] = [];
+    for (const line of Deno.readTextFileSync(`${dir}/cgroup.threads`).split("\n")) {
+      if (line) tids.push(Number(line));
+    }
+    return tids;
+  } catch {
+    return [];
+  }
+}
+
 /** The thread ids in the threaded group at `dir` and in every group below it; empty when it is gone. */
 export function subtreeThreads(dir: string): number[] {
   const tids: number[] = [];
   const walk = (group: string) => {
+    tids.push(...groupThreads(group));
     try {
-      for (const line of Deno.readTextFileSync(`${group}/cgroup.threads`).split("\n")) {
-        if (line) tids.push(Number(line));
-      }
       for (const entry of Deno.readDirSync(group)) if (entry.isDirectory) walk(`${group}/${entry.name}`);
     } catch {
       // Gone meanwhile.

@@ -21,6 +21,7 @@ import { log } from "../util/log.ts";
 import {
   freezeGroup,
   groupMembers,
+  groupThreads,
   groupType,
   isOwnThread,
   isPopulated,
@@ -158,7 +159,7 @@ export class CgroupContainment {
    * new tree group, so the child starts there, and returns its result with the group. When the group
    * cannot be used, the spawn still happens, uncontained (`tree` null; logged).
    */
-  spawnInside<T>(spawn: () => T): { value: T; tree: ContainedTree | null } {
+  spawnInside<T extends { readonly pid: number }>(spawn: () => T): { value: T; tree: ContainedTree | null } {
     if (this.#broken) return { value: spawn(), tree: null };
     const dir = `${this.#serverDir}/p${this.#nextTree++}`;
     try {
@@ -181,15 +182,16 @@ export class CgroupContainment {
     try {
       value = spawn();
     } catch (error) {
-      this.#moveBack(dir);
+      this.#moveBack(dir, null);
       removeGroup(dir);
       throw error;
     }
-    this.#moveBack(dir);
+    this.#moveBack(dir, value.pid);
     return { value, tree: new ContainedTree(dir, this.mode) };
   }
 
-  #moveBack(treeDir: string): void {
+  /** Moves back out of `treeDir`, whose only member should now be the child `childPid`. */
+  #moveBack(treeDir: string, childPid: number | null): void {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         if (this.mode === "domain") {
@@ -198,8 +200,8 @@ export class CgroupContainment {
         }
         moveThreadTo(this.#serverDir);
         // A thread the runtime started during the spawn would have been born in the tree's group.
-        for (const tid of subtreeThreads(treeDir)) {
-          if (isOwnThread(tid)) moveThreadIdTo(this.#serverDir, tid);
+        for (const tid of groupThreads(treeDir)) {
+          if (tid !== childPid && isOwnThread(tid)) moveThreadIdTo(this.#serverDir, tid);
         }
         return;
       } catch (error) {
