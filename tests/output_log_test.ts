@@ -145,6 +145,21 @@ Deno.test("OutputLog in notification mode keeps in-flight chunks until delivered
   assert.equal(log.hasRoom, false);
 });
 
+Deno.test("OutputLog's acknowledged tail counts payload bytes: a one-byte-per-chunk trickle keeps its last MiB", () => {
+  const log = new OutputLog(8 * 1024 * 1024, "notification");
+  const byte = new Uint8Array(1);
+  // 20,000 chunks: 20 KB of payload, ~2.6 MB with the per-chunk overhead (over the tail, within the bound).
+  const chunks = 20_000;
+  for (let seq = 1; seq <= chunks; seq++) {
+    log.append(seq, "stdout", byte);
+    log.noteSent(seq, 1);
+    log.acknowledgeNotification(seq);
+  }
+  const page = log.page(0, Infinity);
+  assert.equal(page.chunks.length, chunks);
+  assert.equal(page.droppedBytes, 0);
+});
+
 Deno.test("OutputLog keeps only a tail of acknowledged output, however large its bound", () => {
   const bound = 8 * 1024 * 1024;
   const log = new OutputLog(bound, "read");

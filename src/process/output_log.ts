@@ -28,6 +28,8 @@ export const CHUNK_OVERHEAD_BYTES = 128;
 /**
  * Acknowledged output kept for late readers (a second `process/read`, the admin console's tail): as much
  * as Codex retains in all. Beyond it, output the client has already received is not worth its memory.
+ * Counted in payload bytes, as Codex counts: a child that trickles one byte per chunk keeps its last MiB
+ * too (the bound, which counts {@link CHUNK_OVERHEAD_BYTES}, still caps what that costs).
  */
 export const ACKNOWLEDGED_TAIL_BYTES = 1024 * 1024;
 
@@ -271,12 +273,12 @@ export class OutputLog {
 
   /**
    * Evicts acknowledged chunks, oldest first, while the log is at its bound or the acknowledged ones
-   * cost more than the tail kept for late readers.
+   * hold more bytes than the tail kept for late readers.
    */
   #evict(): void {
     const acked = this.#ackedSeq();
     while (this.#ackedEnd < this.#seqs.length && this.#seqs[this.#ackedEnd] <= acked) {
-      this.#ackedBytes += this.#sizes[this.#ackedEnd] + CHUNK_OVERHEAD_BYTES;
+      this.#ackedBytes += this.#sizes[this.#ackedEnd];
       this.#ackedEnd++;
     }
     while (this.#head < this.#ackedEnd && this.#overBudget()) {
@@ -286,7 +288,7 @@ export class OutputLog {
       this.#head++;
       this.#bytes.releaseOldest();
       this.#retainedBytes -= size + CHUNK_OVERHEAD_BYTES;
-      this.#ackedBytes -= size + CHUNK_OVERHEAD_BYTES;
+      this.#ackedBytes -= size;
       this.#recordEviction(seq, size);
     }
     // Compact the arrays now and then so the dead prefix does not grow forever.
