@@ -145,19 +145,31 @@ Deno.test("OutputLog in notification mode keeps in-flight chunks until delivered
   assert.equal(log.hasRoom, false);
 });
 
-Deno.test("OutputLog's acknowledged tail counts payload bytes: a one-byte-per-chunk trickle keeps its last MiB", () => {
-  const log = new OutputLog(8 * 1024 * 1024, "notification");
+Deno.test("OutputLog's acknowledged tail counts payload bytes, while the bound still caps a trickle's overhead", () => {
+  const bound = 8 * 1024 * 1024;
+  const log = new OutputLog(bound, "notification");
   const byte = new Uint8Array(1);
-  // 20,000 chunks: 20 KB of payload, ~2.6 MB with the per-chunk overhead (over the tail, within the bound).
-  const chunks = 20_000;
-  for (let seq = 1; seq <= chunks; seq++) {
-    log.append(seq, "stdout", byte);
-    log.noteSent(seq, 1);
-    log.acknowledgeNotification(seq);
-  }
-  const page = log.page(0, Infinity);
-  assert.equal(page.chunks.length, chunks);
+  const deliver = (from: number, to: number) => {
+    for (let seq = from; seq <= to; seq++) {
+      log.append(seq, "stdout", byte);
+      log.noteSent(seq, 1);
+      log.acknowledgeNotification(seq);
+    }
+  };
+  // 20,000 one-byte chunks: 20 KB of payload, ~2.6 MB with the per-chunk overhead (over the tail's 1 MiB
+  // if overhead counted, within the bound): all stay readable.
+  deliver(1, 20_000);
+  let page = log.page(0, Infinity);
+  assert.equal(page.chunks.length, 20_000);
   assert.equal(page.droppedBytes, 0);
+  // 100,000 chunks cost more than the bound: the oldest go, and what is kept fits the bound.
+  deliver(20_001, 100_000);
+  page = log.page(0, Infinity);
+  const maxChunks = Math.ceil(bound / (1 + CHUNK_OVERHEAD_BYTES));
+  assert.ok(page.chunks.length <= maxChunks, `${page.chunks.length} chunks kept, bound allows ${maxChunks}`);
+  assert.ok(page.chunks.length > maxChunks - 10, "the newest chunks up to the bound stay readable");
+  assert.equal(page.chunks.at(-1)!.seq, 100_000);
+  assert.equal(page.droppedBytes, 100_000 - page.chunks.length);
 });
 
 Deno.test("OutputLog keeps only a tail of acknowledged output, however large its bound", () => {

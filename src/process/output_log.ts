@@ -28,7 +28,7 @@ export const CHUNK_OVERHEAD_BYTES = 128;
 /**
  * Acknowledged output kept for late readers (a second `process/read`, the admin console's tail): as much
  * as Codex retains in all. Beyond it, output the client has already received is not worth its memory.
- * Counted in payload bytes, as Codex counts: a child that trickles one byte per chunk keeps its last MiB
+ * Counted in payload bytes (Codex's 1 MiB is of output): a child that trickles one byte per chunk keeps its last MiB
  * too (the bound, which counts {@link CHUNK_OVERHEAD_BYTES}, still caps what that costs).
  */
 export const ACKNOWLEDGED_TAIL_BYTES = 1024 * 1024;
